@@ -1,0 +1,1 @@
+"""Accounts: registration, tokens, and the admin's management of accounts."""

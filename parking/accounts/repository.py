@@ -1,0 +1,47 @@
+"""SQL for accounts. Functions take the connection first; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from parking.accounts.schemas import User
+
+__all__ = ["find_login", "get_user", "insert_user", "list_users"]
+
+_USER_COLUMNS = "id, email, role, display_name, phone, is_active, created_at"
+
+_INSERT = f"""
+INSERT INTO users (email, password_hash, role, display_name, phone)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING {_USER_COLUMNS}
+"""
+_FIND_LOGIN = "SELECT id, role, password_hash, is_active FROM users WHERE email = $1"
+_GET = f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1"
+_LIST = f"SELECT {_USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1) ORDER BY id"
+
+
+async def insert_user(
+    conn: asyncpg.Connection,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    display_name: str = "",
+    phone: str | None = None,
+) -> User:
+    row = await conn.fetchrow(_INSERT, email.lower(), password_hash, role, display_name, phone)
+    return User.model_validate(dict(row))
+
+
+async def find_login(conn: asyncpg.Connection, email: str) -> asyncpg.Record | None:
+    """The fields needed to check a password; stays inside the accounts package."""
+    return await conn.fetchrow(_FIND_LOGIN, email.lower())
+
+
+async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
+    row = await conn.fetchrow(_GET, user_id)
+    return User.model_validate(dict(row)) if row else None
+
+
+async def list_users(conn: asyncpg.Connection, role: str | None = None) -> list[User]:
+    return [User.model_validate(dict(r)) for r in await conn.fetch(_LIST, role)]

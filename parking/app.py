@@ -1,0 +1,110 @@
+"""Composition of the HTTP service: ``create_app(settings)`` builds everything.
+
+Nothing here runs at import time. The lifespan opens the database pool (starting
+the embedded PostgreSQL when no URL is configured) and Redis when configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.stores.redis import RedisStore
+from litestar.stores.registry import StoreRegistry
+from redis.asyncio import Redis
+
+from parking.accounts.controllers import AccountAdminController, AuthController
+from parking.db import create_pool, provide_transaction
+from parking.embedded import start_embedded_postgres
+from parking.errors import exception_handlers, problem_details_plugin
+from parking.health import HealthController
+from parking.locks import InProcessLocks, RedisLocks
+from parking.security import build_jwt_auth
+from parking.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_STATIC_DIR = Path(__file__).parent / "static"
+
+
+@get("/", include_in_schema=False, exclude_from_auth=True)
+async def index() -> dict[str, str]:
+    return {"service": "shared-parking", "docs": "/schema", "health": "/health", "ready": "/ready"}
+
+
+def _stores(settings: Settings) -> StoreRegistry:
+    if settings.redis_url is None:
+        return StoreRegistry(default_factory=lambda _name: MemoryStore())
+    root = RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_prefix}:store")
+    return StoreRegistry(default_factory=root.with_namespace)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings()
+    jwt_auth = build_jwt_auth(settings)
+    if settings.uses_dev_secret:
+        log.warning("PARKING_SECRET_KEY is unset: tokens are signed with a development key")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        dsn = settings.database_url or start_embedded_postgres(settings.data_dir)
+        app.state.pool = await create_pool(
+            dsn, min_size=settings.db_pool_min_size, max_size=settings.db_pool_max_size
+        )
+        redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+        if redis is None:
+            log.info("PARKING_REDIS_URL is unset: single instance, in-process stores and locks")
+            app.state.locks = InProcessLocks()
+        else:
+            app.state.locks = RedisLocks(redis, settings.redis_prefix)
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await app.state.pool.close()
+            if redis is not None:
+                await redis.aclose()
+
+    return Litestar(
+        route_handlers=[
+            index,
+            HealthController,
+            AuthController,
+            AccountAdminController,
+            create_static_files_router(path="/static", directories=[_STATIC_DIR], include_in_schema=False),
+        ],
+        dependencies={"conn": Provide(provide_transaction)},
+        lifespan=[lifespan],
+        state=State({"settings": settings, "jwt_auth": jwt_auth}),
+        stores=_stores(settings),
+        plugins=[problem_details_plugin()],
+        exception_handlers=exception_handlers(),
+        on_app_init=[jwt_auth.on_app_init],
+        openapi_config=OpenAPIConfig(
+            title="Shared parking",
+            version="0.1.0",
+            description="Night sharing of office and commercial parking with nearby residents.",
+            path="/schema",
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    js_url="/static/swagger-ui/swagger-ui-bundle.js",
+                    css_url="/static/swagger-ui/swagger-ui.css",
+                    standalone_preset_js_url="/static/swagger-ui/swagger-ui-standalone-preset.js",
+                    path="/",
+                    favicon="<link rel='icon' href='data:,'>",  # no CDN request
+                )
+            ],
+        ),
+        debug=settings.debug,
+    )

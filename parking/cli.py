@@ -1,0 +1,130 @@
+"""The ``parking`` command: serve, migrate, accounts, demo data, and the tools of each package."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+import click
+
+from parking.settings import Settings
+
+__all__ = ["cli", "main"]
+
+T = TypeVar("T")
+
+
+def _settings_with_database() -> Settings:
+    """Settings whose database URL is set, starting the embedded PostgreSQL if none is configured."""
+    settings = Settings()
+    if settings.database_url is None:
+        from parking.embedded import start_embedded_postgres
+
+        click.echo(f"No PARKING_DATABASE_URL: using embedded PostgreSQL in {settings.data_dir}", err=True)
+        settings = settings.model_copy(
+            update={"database_url": start_embedded_postgres(settings.data_dir)}
+        )
+    return settings
+
+
+def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def run() -> T:
+        from parking.db import _init_connection
+
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await _init_connection(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
+def cli(verbose: bool) -> None:
+    """Shared-parking service: night sharing of building parking with residents."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations (safe to run from several processes at once)."""
+    from parking.migrate import MigrationError, apply_migrations
+
+    settings = _settings_with_database()
+    try:
+        applied = _with_connection(settings, apply_migrations)
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if applied:
+        for m in applied:
+            click.echo(f"applied {m.version:04d}_{m.name}")
+    else:
+        click.echo("database is up to date")
+
+
+@cli.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="PARKING_ADMIN_PASSWORD", help="Also read from PARKING_ADMIN_PASSWORD.")
+@click.option("--name", "display_name", default="Administrator")
+def create_admin(email: str, password: str, display_name: str) -> None:
+    """Create an administrator account."""
+    from pydantic import ValidationError
+
+    from parking.accounts.schemas import NewAccount
+    from parking.accounts.service import create_account
+
+    try:
+        account = NewAccount(email=email, password=password, role="admin", display_name=display_name)
+    except ValidationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings = _settings_with_database()
+
+    async def work(conn: asyncpg.Connection):
+        return await create_account(conn, account)
+
+    try:
+        user = _with_connection(settings, work)
+    except asyncpg.UniqueViolationError as exc:
+        raise click.ClickException(f"an account with email {email} already exists") from exc
+    click.echo(f"admin account {user.email} created (id {user.id})")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the Shuibei demo: buildings, spaces, compounds, whitelist and demo accounts."""
+    from parking.demo import seed_demo as seed
+
+    accounts = _with_connection(_settings_with_database(), seed)
+    click.echo("Demo accounts (local use only):")
+    for account in accounts:
+        click.echo(f"  {account.role:9} {account.email:24} password: {account.password}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (starting the embedded PostgreSQL when no database is configured)."""
+    import uvicorn
+
+    from parking.app import create_app
+
+    settings = _settings_with_database()
+    click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    cli()

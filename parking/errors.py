@@ -1,0 +1,157 @@
+"""Every error as RFC 9457 problem details, each kind with a stable ``type``.
+
+This is the one place where exceptions become HTTP answers: framework errors,
+validation errors, database constraint violations (409) and crashes (500).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+__all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "problem_details_plugin"]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# Stable problem types by status, for errors that carry no more specific one.
+_TYPE_BY_STATUS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+# Constraint names whose violation deserves its own type and words.
+_CONSTRAINT_PROBLEMS: dict[str, tuple[str, str]] = {
+    "users_email_key": ("email-taken", "An account with this email already exists."),
+    "buildings_district_place_id_key": ("place-id-taken", "This district place id is in use."),
+    "spaces_building_label_key": ("space-label-taken", "This building already has that label."),
+}
+
+
+class Problem(ProblemDetailsException):
+    """An error the service raises on purpose: ``Problem(409, "no-capacity", "...")``."""
+
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            detail=detail,
+            status_code=status,
+            type_=type_,
+            title=title or HTTPStatus(status).phrase,
+            headers=headers,
+            extra=extra,
+        )
+
+
+def _respond(request: Request, problem: ProblemDetailsException) -> Response:
+    problem.instance = problem.instance or request.url.path
+    return problem.to_response(request)
+
+
+def _from_http_exception(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ProblemDetailsException):
+        return _respond(request, exc)
+    status = exc.status_code
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, ValidationException):
+        # Litestar says 400 for any invalid input; we say 422 with the field list.
+        status = 422
+        errors = exc.extra if isinstance(exc.extra, list) else []
+        extra = {"errors": [_field_error(e) for e in errors]}
+        detail = "The request is not valid; see errors."
+    else:
+        detail = exc.detail or HTTPStatus(status).phrase
+        if status >= 500:
+            detail = HTTPStatus(status).phrase
+    problem = Problem(
+        status, _TYPE_BY_STATUS.get(status, "http-error"), detail, headers=exc.headers, extra=extra
+    )
+    return _respond(request, problem)
+
+
+def _field_error(error: Any) -> dict[str, Any]:
+    if isinstance(error, dict):
+        return {
+            "field": error.get("key") or error.get("source") or "",
+            "message": str(error.get("message", "")),
+        }
+    return {"field": "", "message": str(error)}
+
+
+def _from_integrity_error(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> Response:
+    constraint = getattr(exc, "constraint_name", None) or ""
+    type_, detail = _CONSTRAINT_PROBLEMS.get(
+        constraint, ("conflict", "The request conflicts with the current state.")
+    )
+    return _respond(request, Problem(409, type_, detail, extra={"constraint": constraint} if constraint else None))
+
+
+def _from_database_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("database unavailable: %s", type(exc).__name__)
+    problem = Problem(
+        503, "database-unavailable", "The database cannot be reached; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+    return _respond(request, problem)
+
+
+def _from_crash(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _respond(request, Problem(500, "internal-error", "The server failed; this was logged."))
+
+
+_DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    # Our HTTPException handler converts the framework's errors; the plugin handles
+    # the problems we raise ourselves, filling in ``instance``.
+    return ProblemDetailsPlugin(ProblemDetailsConfig(exception_handler=_respond))
+
+
+def exception_handlers() -> dict[type[Exception] | int, Any]:
+    """Handlers for ``Litestar(exception_handlers=...)``: the most specific class wins."""
+    handlers: dict[type[Exception] | int, Any] = {
+        HTTPException: _from_http_exception,
+        asyncpg.IntegrityConstraintViolationError: _from_integrity_error,
+        Exception: _from_crash,
+    }
+    for exc_type in _DATABASE_UNAVAILABLE:
+        handlers[exc_type] = _from_database_unavailable
+    return handlers

@@ -1,0 +1,90 @@
+"""Who is calling: password hashing, JWT bearer tokens, and role guards.
+
+Tokens carry the user id and role; they expire after ``token_ttl_minutes``, so
+a role change reaches a user at their next token at the latest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+from pwdlib import PasswordHash
+
+from parking.errors import Problem
+from parking.settings import Settings
+
+__all__ = [
+    "Role",
+    "AuthUser",
+    "build_jwt_auth",
+    "hash_password",
+    "requires_role",
+    "verify_password",
+]
+
+Role = Literal["resident", "manager", "admin"]
+ROLES: tuple[Role, ...] = ("resident", "manager", "admin")
+
+# Argon2id with the library's recommended parameters.
+_hasher = PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    return _hasher.verify(password, password_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthUser:
+    """The caller, as the token describes them."""
+
+    id: int
+    role: Role
+
+
+async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+    role = token.extras.get("role")
+    if role not in ROLES:
+        return None
+    try:
+        return AuthUser(id=int(token.sub), role=role)
+    except ValueError:
+        return None
+
+
+def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
+    return JWTAuth[AuthUser, Token](
+        retrieve_user_handler=_user_from_token,
+        token_secret=settings.secret_key.get_secret_value(),
+        default_token_expiration=timedelta(minutes=settings.token_ttl_minutes),
+        # Routes open to everyone; everything else needs a bearer token.
+        exclude=[
+            "^/$",
+            "^/health$",
+            "^/ready$",
+            "^/schema",
+            "^/auth/register$",
+            "^/auth/token$",
+        ],
+    )
+
+
+def requires_role(*roles: Role):
+    """A guard for a router or controller layer: the caller's role must be one of ``roles``."""
+    allowed = frozenset(roles)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = connection.user
+        if not isinstance(user, AuthUser) or user.role not in allowed:
+            raise Problem(403, "forbidden", "Your role may not do this.")
+
+    guard.__name__ = f"requires_{'_or_'.join(sorted(allowed))}"
+    return guard

@@ -1,0 +1,74 @@
+"""Service settings, read from the environment (prefix ``PARKING_``) and ``.env``.
+
+Nothing reads them at import time: ``Settings()`` is built by whoever starts a
+process (``create_app``, the CLI, the test fixtures) and passed down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+_DEV_SECRET = "dev-only-secret-change-me-dev-only-secret"
+
+
+class Settings(BaseSettings):
+    """Everything a process of this service needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PARKING_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str | None = None
+    """PostgreSQL DSN. Unset: an embedded PostgreSQL is started in ``data_dir``."""
+
+    redis_url: str | None = None
+    """Redis URL. Unset: in-process stores and locks (correct for one process only)."""
+
+    redis_prefix: str = "parking"
+    """Prefix of every Redis key this deployment writes (tests use one per run)."""
+
+    secret_key: SecretStr = SecretStr(_DEV_SECRET)
+    """Key that signs access tokens. The default is for local runs only."""
+
+    timezone: str = "Asia/Shanghai"
+    """Local timezone of the district: nights and windows are local dates and times."""
+
+    data_dir: Path = Path("./.parking")
+    """Where the embedded PostgreSQL keeps its data."""
+
+    token_ttl_minutes: int = Field(default=60, gt=0)
+    """Lifetime of an access token."""
+
+    db_pool_min_size: int = Field(default=2, ge=0)
+    db_pool_max_size: int = Field(default=10, gt=0)
+
+    debug: bool = False
+
+    district_url: str | None = None
+    """Base URL of the district platform. Unset: sync with the platform is off."""
+
+    district_operator_id: str = "op-local"
+    """This operator's id on the district platform (header ``x-operator-id``)."""
+
+    district_secret: SecretStr | None = None
+    """Shared Standard Webhooks secret (``whsec_...``) for both directions."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone: fail at start, not on the first night
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == _DEV_SECRET

@@ -156,9 +156,7 @@ def prepare(instance: Instance) -> Prepared:
             near, walk = near[within], walk[within]
         for pool_index in pool_indices:
             pool = pools[pool_index]
-            group_ok = np.array(
-                [needs <= pool.features for needs in needs_groups], dtype=bool
-            )
+            group_ok = np.array([needs <= pool.features for needs in needs_groups], dtype=bool)
             ok = (max_price[near] >= pool.price_fen) & group_ok[need_group[near]]
             inside = np.zeros(near.size, dtype=bool)
             a, d = arrive[near], depart[near]

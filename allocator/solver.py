@@ -186,9 +186,7 @@ def _solve_flows(
                 elif not took_free:
                     # Free candidates never bind; the nearest one dominates the others.
                     took_free = True
-                    arc = flow.add_arc_with_capacity_and_unit_cost(
-                        request_node[r], sink, 1, cost
-                    )
+                    arc = flow.add_arc_with_capacity_and_unit_cost(request_node[r], sink, 1, cost)
                 else:
                     continue
                 arcs.append((arc, c))

@@ -6,6 +6,15 @@ integer fen throughout. Storage of plans and the ledger lives in its repository.
 
 from __future__ import annotations
 
+from pricing.advisor import (
+    DEFAULT_DEMAND_FACTOR,
+    Advice,
+    ModeOutcome,
+    NightUse,
+    PassUse,
+    UsageSummary,
+    advise,
+)
 from pricing.charges import (
     Charge,
     ChargeError,
@@ -45,13 +54,18 @@ from pricing.quote import (
 )
 
 __all__ = [
+    "DEFAULT_DEMAND_FACTOR",
     "LOCAL_TZ",
+    "Advice",
     "Charge",
     "ChargeError",
     "ChargeKind",
     "Fen",
+    "ModeOutcome",
+    "NightUse",
     "NoPlanInForce",
     "NotBookable",
+    "PassUse",
     "PlanError",
     "PlanMode",
     "PricePlan",
@@ -59,6 +73,8 @@ __all__ = [
     "QuoteLine",
     "Statement",
     "StatementLine",
+    "UsageSummary",
+    "advise",
     "cancellation_fee",
     "check_new_version",
     "default_switch_date",

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
+from typing import TypeAlias
 
 import asyncpg
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-__all__ = ["create_pool", "provide_transaction"]
+__all__ = ["DbConnection", "create_pool", "provide_transaction"]
+
+# What a handler declares to receive the request's transaction: ``conn: DbConnection``.
+DbConnection: TypeAlias = NamedDependency[asyncpg.Connection]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

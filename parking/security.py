@@ -71,6 +71,7 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
             "^/health$",
             "^/ready$",
             "^/schema",
+            "^/static/",
             "^/auth/register$",
             "^/auth/token$",
         ],

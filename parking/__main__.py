@@ -1,0 +1,5 @@
+"""``python -m parking`` is the ``parking`` command."""
+
+from parking.cli import main
+
+main()

@@ -310,7 +310,7 @@ def _as_monthly(
     outcome = _outcome(PlanMode.MONTHLY, len(buyers) * fee_fen, entries, occupied, shared_minutes)
     assumptions = [
         f"A resident buys a pass for a month when their per-use spend that month reached the "
-        f"pass fee of {_fmt_cny(fee_fen)}: {len(buyers)} passes.",
+        f"pass fee of {_fmt_cny(fee_fen)}; passes sold: {len(buyers)}.",
         "Pass buyers park the nights they parked before; nobody else parks, since a monthly "
         "plan sells no single nights.",
         "Each kept entry occupies the recorded average minutes per entry.",

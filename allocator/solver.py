@@ -4,7 +4,7 @@ Guarantees: the answer is always valid; `optimal` only when every part was prove
 bound is always a proven one. Model, in whole minutes and whole metres:
 
 - Pools. Spaces with the same building, place, features, price and windows are
-  interchangeable; a pool has capacity = its number of spaces.
+  interchangeable; a pool's capacity is its number of spaces.
 - Variables. x[r, p] in {0, 1} for every request r and pool p eligible for it
   (`eligibility.prepare`): r parks somewhere in p.
 - Constraints. Each request at most once: sum_p x[r, p] <= 1. Capacity: for every maximal
@@ -12,15 +12,24 @@ bound is always a proven one. Model, in whole minutes and whole metres:
   as half-open [arrive, depart + turnover), sum_{r in K} x[r, p] <= capacity(p).
   Interval graphs are perfect, so these cliques are exactly the condition for the stays
   put on p to fit on its spaces; spaces then follow by greedy colouring by arrival.
-  Cliques no larger than the capacity can never bind and are dropped.
-- Objective. Maximise sum (weight[r] * BIG - walk_m[r, p]) x[r, p], with BIG one more
-  than the largest total walk possible, which is the lexicographic order in one number.
+  Cliques no larger than the capacity never bind and are dropped. A stay lies in a
+  contiguous run of its pool's cliques, so the LP states them as a running occupancy
+  o[p, k] = o[p, k-1] + (stays entering clique k) - (stays leaving), 0 <= o <= capacity.
+- Objective. Maximise sum (weight[r] * BIG - walk_m[r, p]) x[r, p], BIG being one more than
+  the largest total walk possible: the lexicographic order as one integer.
 
-Solving. Requests linked by no binding clique are independent: one whose candidates bind
-nowhere takes its nearest pool; the rest split into connected components. A component
-in which every candidate lies in at most one binding clique has a network matrix and is
-solved exactly as a min-cost flow (source -> request -> clique -> sink). Other components
-go to CP-SAT with a greedy hint; its objective bound gives the reported bound.
+Solving. A candidate in no binding clique ("free") can always be taken, so a request's
+candidates farther than its nearest free one are dominated and dropped (repeated while
+cliques shrink); a request whose nearest candidate is free simply takes it. The rest
+split into components joined by binding cliques. A component where every candidate lies
+in at most one binding clique has a network matrix: one exact min-cost flow. Others get
+the LP relaxation (GLOP; measured integral or nearly so on generated nights, where
+CP-SAT on the same model spent 3 s in presolve at 1k requests): an integral optimum is
+proven optimal; a fractional one gives the bound, its integral part is repaired greedily
+into a valid answer, and CP-SAT re-solves the fractional requests and a growing ring of
+their neighbours against the remaining room until the answer meets the bound. If the LP
+cannot finish in time, a min-cost flow over a relaxation (each candidate kept in one of
+its cliques) gives the bound and a start that is repaired greedily.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
+from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 from allocator.eligibility import IntArray, Prepared, prepare
@@ -39,34 +49,46 @@ from allocator.instance import Assignment, Instance, Objective, Solution
 
 __all__ = ["solve"]
 
+# Beyond this many candidate pairs CP-SAT spends its budget in presolve (measured: 3 s
+# at 25k pairs), so the exact repair of a fractional LP stays below it.
+_CPSAT_MAX_CANDIDATES = 20_000
+_INTEGRAL_TOLERANCE = 1e-6
+
 
 @dataclass
-class _Cliques:
-    """Binding cliques: clique k holds candidates members[start[k]:start[k+1]] of pool[k]."""
+class _Structure:
+    """Binding cliques: active candidate c lies in cliques lo[c] .. hi[c]-1 (none: free)."""
 
-    pool: list[int]
-    members: IntArray
-    start: IntArray
+    active: np.ndarray
+    lo: IntArray
+    hi: IntArray
+    clique_pool: IntArray
+    clique_capacity: IntArray
+    clique_size: IntArray
 
 
 @dataclass
 class _Part:
-    """A piece of the answer: chosen candidate per request, and its proven bound."""
+    """Chosen candidate per request and the proven bound on this part's combined objective."""
 
-    chosen: dict[int, int]  # request index -> candidate index
+    chosen: dict[int, int]
     bound_weight: int
     bound_walk_m: int
     proven: bool
 
 
-def _binding_cliques(prep: Prepared) -> _Cliques:
+def _structure(prep: Prepared, active: np.ndarray) -> _Structure:
     cand = prep.candidates
-    by_pool = np.argsort(cand.pool, kind="stable")
-    pools_sorted = cand.pool[by_pool]
-    boundaries = np.flatnonzero(np.diff(pools_sorted)) + 1
-    pool_of_clique: list[int] = []
-    member_parts: list[IntArray] = []
-    for group in np.split(by_pool, boundaries):
+    n_cand = cand.request.size
+    lo = np.zeros(n_cand, dtype=np.int64)
+    hi = np.zeros(n_cand, dtype=np.int64)
+    clique_pool: list[IntArray] = []
+    clique_size: list[IntArray] = []
+    n_cliques = 0
+    idx = np.flatnonzero(active)
+    by_pool = idx[np.argsort(cand.pool[idx], kind="stable")]
+    cuts = np.flatnonzero(np.diff(cand.pool[by_pool])) + 1
+    for group in np.split(by_pool, cuts):
         if group.size == 0:
             continue
         pool_index = int(cand.pool[group[0]])
@@ -76,229 +98,368 @@ def _binding_cliques(prep: Prepared) -> _Cliques:
         arrive = prep.arrive_min[cand.request[group]]
         end_ext = prep.end_ext_min[cand.request[group]]
         starts = np.unique(arrive)
-        ends = np.sort(end_ext)
+        arrive_sorted = np.sort(arrive)
+        end_sorted = np.sort(end_ext)
         # A maximal clique lives just after a start s when no other start comes before
         # the first end after s (an end at the same minute as a start comes first).
-        next_end = ends[np.searchsorted(ends, starts, side="right")]
+        next_end = end_sorted[np.searchsorted(end_sorted, starts, side="right")]
         next_start = np.append(starts[1:], np.iinfo(np.int64).max)
-        for s in starts[next_start >= next_end]:
-            members = group[(arrive <= s) & (end_ext > s)]
-            if members.size > capacity:
-                pool_of_clique.append(pool_index)
-                member_parts.append(members)
-    sizes = np.array([m.size for m in member_parts], dtype=np.int64)
-    start = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    members = (
-        np.concatenate(member_parts).astype(np.int64)
-        if member_parts
-        else np.zeros(0, dtype=np.int64)
+        points = starts[next_start >= next_end]
+        size = np.searchsorted(arrive_sorted, points, side="right") - np.searchsorted(
+            end_sorted, points, side="right"
+        )
+        binding = points[size > capacity]
+        if binding.size == 0:
+            continue
+        lo[group] = n_cliques + np.searchsorted(binding, arrive, side="left")
+        hi[group] = n_cliques + np.searchsorted(binding, end_ext, side="left")
+        clique_pool.append(np.full(binding.size, pool_index, dtype=np.int64))
+        clique_size.append(size[size > capacity])
+        n_cliques += binding.size
+    pools = np.concatenate(clique_pool) if clique_pool else np.zeros(0, dtype=np.int64)
+    capacity_of_pool = np.array([p.capacity for p in prep.pools], dtype=np.int64)
+    return _Structure(
+        active=active,
+        lo=lo,
+        hi=hi,
+        clique_pool=pools,
+        clique_capacity=capacity_of_pool[pools] if pools.size else pools,
+        clique_size=np.concatenate(clique_size) if clique_size else pools,
     )
-    return _Cliques(pool=pool_of_clique, members=members, start=start)
 
 
-def _components(n_requests: int, prep: Prepared, cliques: _Cliques) -> list[list[int]]:
-    """Requests joined through binding cliques (union-find); singletons left out."""
-    parent = list(range(n_requests))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    requests_of = prep.candidates.request
-    bound = np.zeros(n_requests, dtype=bool)
-    for k in range(len(cliques.pool)):
-        reqs = requests_of[cliques.members[cliques.start[k] : cliques.start[k + 1]]]
-        bound[reqs] = True
-        root = find(int(reqs[0]))
-        for r in reqs[1:].tolist():
-            other = find(r)
-            if other != root:
-                parent[other] = root
-    groups: dict[int, list[int]] = {}
-    for r in np.flatnonzero(bound).tolist():
-        groups.setdefault(find(r), []).append(r)
-    return list(groups.values())
-
-
-def _candidate_ranges(prep: Prepared, n_requests: int) -> tuple[IntArray, IntArray]:
-    """Candidates of request r are first[r]:last[r] (sorted by walk)."""
-    req = prep.candidates.request
-    first = np.searchsorted(req, np.arange(n_requests), side="left")
-    last = np.searchsorted(req, np.arange(n_requests), side="right")
-    return first.astype(np.int64), last.astype(np.int64)
-
-
-def _cliques_of_candidates(n_cand: int, cliques: _Cliques) -> list[list[int]]:
-    of: list[list[int]] = [[] for _ in range(n_cand)]
-    for k in range(len(cliques.pool)):
-        for c in cliques.members[cliques.start[k] : cliques.start[k + 1]].tolist():
-            of[c].append(k)
-    return of
-
-
-def _big(prep: Prepared, requests: list[int], first: IntArray, last: IntArray) -> int:
-    walk = prep.candidates.walk_m
-    # Candidates are sorted by walk, so the last one of a request is its longest.
-    return 1 + sum(int(walk[last[r] - 1]) for r in requests)
-
-
-def _solve_flows(
-    prep: Prepared,
-    components: list[list[int]],
-    first: IntArray,
-    last: IntArray,
-    of: list[list[int]],
-    cliques: _Cliques,
-) -> list[_Part]:
-    """All network-matrix components in one min-cost flow; exact."""
-    if not components:
-        return []
+def _reduce(prep: Prepared, n_requests: int) -> _Structure:
+    """Drop candidates dominated by a nearer free one, until the cliques stop shrinking."""
     cand = prep.candidates
-    flow = min_cost_flow.SimpleMinCostFlow()
+    index = np.arange(cand.request.size)
+    active = np.ones(cand.request.size, dtype=bool)
+    while True:
+        st = _structure(prep, active)
+        free = active & (st.lo == st.hi)
+        first_free = np.full(n_requests, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_free, cand.request[free], index[free])
+        reduced = active & (index <= first_free[cand.request])
+        if np.array_equal(reduced, active):
+            return st
+        active = reduced
+
+
+def _components(n_requests: int, prep: Prepared, st: _Structure, bound: IntArray) -> IntArray:
+    """Component label per request (meaningful for requests with bound candidates)."""
+    n_cliques = st.clique_pool.size
+    request = prep.candidates.request[bound]
+    u = [request, n_requests + st.lo[bound]]
+    # Consecutive cliques of a pool are joined when some stay spans both.
+    spans = np.zeros(n_cliques + 1, dtype=np.int64)
+    long_ = bound[st.hi[bound] - st.lo[bound] >= 2]
+    np.add.at(spans, st.lo[long_], 1)
+    np.add.at(spans, st.hi[long_] - 1, -1)
+    joined = np.flatnonzero(np.cumsum(spans)[:n_cliques] > 0)
+    u_all = np.concatenate([u[0], n_requests + joined])
+    v_all = np.concatenate([u[1], n_requests + joined + 1])
+    label = np.arange(n_requests + n_cliques, dtype=np.int64)
+    # Hook-and-jump connected components, all in numpy.
+    while True:
+        lu, lv = label[u_all], label[v_all]
+        low = np.minimum(lu, lv)
+        new = label.copy()
+        np.minimum.at(new, lu, low)
+        np.minimum.at(new, lv, low)
+        while True:
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, label):
+            return label[:n_requests]
+        label = new
+
+
+def _part_of(prep: Prepared, chosen: dict[int, int], proven: bool) -> _Part:
+    weight = sum(int(prep.weight[r]) for r in chosen)
+    walk = sum(int(prep.candidates.walk_m[c]) for c in chosen.values())
+    return _Part(chosen, weight, walk, proven)
+
+
+def _flow(
+    prep: Prepared,
+    st: _Structure,
+    candidates: IntArray,
+    clique_of: IntArray,
+    big: int,
+) -> dict[int, int]:
+    """Exact min-cost flow when each candidate sits in at most one (given) clique.
+
+    source -> request (1) -> clique (1, cost) -> sink (capacity); free candidates go to
+    the sink directly; a bypass arc lets requests stay unserved.
+    """
+    cand = prep.candidates
+    requests, request_node = np.unique(cand.request[candidates], return_inverse=True)
+    cliques, clique_node = np.unique(clique_of[clique_of >= 0], return_inverse=True)
     source, sink = 0, 1
-    next_node = 2
-    request_node: dict[int, int] = {}
-    clique_node: dict[int, int] = {}
-    arcs: list[tuple[int, int]] = []  # (arc id, candidate)
-    total = sum(len(c) for c in components)
-    for component in components:
-        big = _big(prep, component, first, last)
-        for r in component:
-            request_node[r] = next_node
-            next_node += 1
-            flow.add_arc_with_capacity_and_unit_cost(source, request_node[r], 1, 0)
-            took_free = False
-            for c in range(int(first[r]), int(last[r])):
-                cost = int(cand.walk_m[c]) - int(prep.weight[r]) * big
-                if of[c]:
-                    k = of[c][0]
-                    if k not in clique_node:
-                        clique_node[k] = next_node
-                        next_node += 1
-                        flow.add_arc_with_capacity_and_unit_cost(
-                            next_node - 1, sink, prep.pools[cliques.pool[k]].capacity, 0
-                        )
-                    arc = flow.add_arc_with_capacity_and_unit_cost(
-                        request_node[r], clique_node[k], 1, cost
-                    )
-                elif not took_free:
-                    # Free candidates never bind; the nearest one dominates the others.
-                    took_free = True
-                    arc = flow.add_arc_with_capacity_and_unit_cost(request_node[r], sink, 1, cost)
-                else:
-                    continue
-                arcs.append((arc, c))
-    flow.add_arc_with_capacity_and_unit_cost(source, sink, total, 0)
-    flow.set_node_supply(source, total)
-    flow.set_node_supply(sink, -total)
+    request_base = 2
+    clique_base = request_base + requests.size
+    heads = np.full(candidates.size, sink, dtype=np.int64)
+    heads[clique_of >= 0] = clique_base + clique_node
+    cost = cand.walk_m[candidates] - prep.weight[cand.request[candidates]] * big
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        request_base + request_node, heads, np.ones(candidates.size, dtype=np.int64), cost
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        np.zeros(requests.size, dtype=np.int64),
+        request_base + np.arange(requests.size),
+        np.ones(requests.size, dtype=np.int64),
+        np.zeros(requests.size, dtype=np.int64),
+    )
+    flow.add_arcs_with_capacity_and_unit_cost(
+        clique_base + np.arange(cliques.size),
+        np.full(cliques.size, sink, dtype=np.int64),
+        st.clique_capacity[cliques],
+        np.zeros(cliques.size, dtype=np.int64),
+    )
+    flow.add_arc_with_capacity_and_unit_cost(source, sink, int(requests.size), 0)
+    flow.set_node_supply(source, int(requests.size))
+    flow.set_node_supply(sink, -int(requests.size))
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    chosen: dict[int, int] = {}
-    for arc, c in arcs:
-        if flow.flow(arc):
-            chosen[int(cand.request[c])] = c
-    parts = []
-    for component in components:
-        mine = {r: chosen[r] for r in component if r in chosen}
-        weight = sum(int(prep.weight[r]) for r in mine)
-        walk = sum(int(cand.walk_m[c]) for c in mine.values())
-        parts.append(_Part(mine, weight, walk, proven=True))
-    return parts
+    used = candidates[flow.flows(arcs) > 0]
+    return {int(cand.request[c]): int(c) for c in used}
 
 
-def _greedy_hint(
+def _repair(
     prep: Prepared,
-    component: list[int],
-    first: IntArray,
-    last: IntArray,
-    of: list[list[int]],
-    cliques: _Cliques,
+    st: _Structure,
+    requests: list[int],
+    candidates_of: dict[int, list[int]],
+    preferred: dict[int, int],
 ) -> dict[int, int]:
-    """Heaviest, least flexible requests first, each to its nearest pool with room."""
+    """A valid choice: keep preferred picks while their cliques have room, then fill."""
     cand = prep.candidates
     used: dict[int, int] = {}
+    capacity = st.clique_capacity
+    lo, hi = st.lo, st.hi
     chosen: dict[int, int] = {}
-    order = sorted(
-        component,
-        key=lambda r: (-int(prep.weight[r]), int(last[r] - first[r]), int(cand.walk_m[first[r]])),
-    )
-    for r in order:
-        for c in range(int(first[r]), int(last[r])):
-            if all(used.get(k, 0) < prep.pools[cliques.pool[k]].capacity for k in of[c]):
-                for k in of[c]:
-                    used[k] = used.get(k, 0) + 1
-                chosen[r] = c
+
+    def take(r: int, c: int) -> bool:
+        ks = range(int(lo[c]), int(hi[c]))
+        if all(used.get(k, 0) < capacity[k] for k in ks):
+            for k in ks:
+                used[k] = used.get(k, 0) + 1
+            chosen[r] = c
+            return True
+        return False
+
+    for r in sorted(
+        preferred, key=lambda r: (-int(prep.weight[r]), int(cand.walk_m[preferred[r]]))
+    ):
+        take(r, preferred[r])
+    rest = [r for r in requests if r not in chosen]
+    rest.sort(key=lambda r: (-int(prep.weight[r]), len(candidates_of[r])))
+    for r in rest:
+        for c in candidates_of[r]:
+            if take(r, c):
                 break
     return chosen
 
 
-def _solve_cpsat(
+def _solve_lp(
     prep: Prepared,
+    st: _Structure,
     component: list[int],
-    first: IntArray,
-    last: IntArray,
-    of: list[list[int]],
-    cliques: _Cliques,
+    candidates_of: dict[int, list[int]],
+    big: int,
+    time_limit_s: float,
+) -> tuple[int, dict[int, float]] | None:
+    """GLOP on the compact relaxation: (floored optimum, x values), or None if unfinished."""
+    cand = prep.candidates
+    n_cliques = st.clique_pool.size
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    lp.SetTimeLimit(max(1, int(time_limit_s * 1000)))
+    objective = lp.Objective()
+    x: dict[int, pywraplp.Variable] = {}
+    entering: dict[int, list[int]] = {}
+    leaving: dict[int, list[int]] = {}
+    for r in component:
+        row = lp.Constraint(0, 1)
+        weight_big = int(prep.weight[r]) * big
+        for c in candidates_of[r]:
+            var = lp.NumVar(0, 1, "")
+            x[c] = var
+            row.SetCoefficient(var, 1)
+            objective.SetCoefficient(var, weight_big - int(cand.walk_m[c]))
+            if st.hi[c] > st.lo[c]:
+                entering.setdefault(int(st.lo[c]), []).append(c)
+                # The clique after a stay's run, if of the same pool, sees it leave.
+                after = int(st.hi[c])
+                if after < n_cliques and st.clique_pool[after] == cand.pool[c]:
+                    leaving.setdefault(after, []).append(c)
+    occupancy: dict[int, pywraplp.Variable] = {}
+    # Every binding clique has a stay starting at its point, so `entering` names them all.
+    for k in sorted(entering):
+        occupancy[k] = lp.NumVar(0, int(st.clique_capacity[k]), "")
+    for k, var in occupancy.items():
+        row = lp.Constraint(0, 0)
+        row.SetCoefficient(var, -1)
+        previous = occupancy.get(k - 1)
+        if previous is not None and st.clique_pool[k - 1] == st.clique_pool[k]:
+            row.SetCoefficient(previous, 1)
+        for c in entering.get(k, ()):
+            row.SetCoefficient(x[c], 1)
+        for c in leaving.get(k, ()):
+            row.SetCoefficient(x[c], -1)
+    objective.SetMaximization()
+    status = lp.Solve()
+    if status != pywraplp.Solver.OPTIMAL:
+        return None
+    # GLOP's optimum is exact up to its tolerances; round to the integer objective grid.
+    return math.floor(objective.Value() + 0.5), {c: var.solution_value() for c, var in x.items()}
+
+
+def _value(prep: Prepared, chosen: dict[int, int], big: int) -> int:
+    cand = prep.candidates
+    return sum(int(prep.weight[r]) * big - int(cand.walk_m[c]) for r, c in chosen.items())
+
+
+def _lexicographic(
+    prep: Prepared, chosen: dict[int, int], bound_value: int, big: int, total_weight: int
+) -> _Part:
+    part = _part_of(prep, chosen, proven=False)
+    if _value(prep, chosen, big) >= bound_value:
+        return _Part(chosen, part.bound_weight, part.bound_walk_m, proven=True)
+    # Any answer of weight W and walk L < BIG has W*BIG - L <= bound_value.
+    bound_weight = min(total_weight, (bound_value + big - 1) // big)
+    bound_walk = max(0, bound_weight * big - bound_value)
+    return _Part(chosen, bound_weight, bound_walk, proven=False)
+
+
+def _polish(
+    prep: Prepared,
+    st: _Structure,
+    component: list[int],
+    candidates_of: dict[int, list[int]],
+    big: int,
+    chosen: dict[int, int],
+    unsettled: set[int],
+    bound_value: int,
+    *,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+) -> dict[int, int]:
+    """Re-solve only the requests the LP left fractional, and their neighbours, exactly.
+
+    Everyone else keeps `chosen`, so each clique offers CP-SAT its remaining room; the
+    neighbourhood grows until the answer meets the LP bound, time runs out, or it is too big.
+    """
+    started = time.perf_counter()
+    cand = prep.candidates
+    requests_in: dict[int, set[int]] = {}
+    for r in component:
+        for c in candidates_of[r]:
+            for k in range(int(st.lo[c]), int(st.hi[c])):
+                requests_in.setdefault(k, set()).add(r)
+    free = set(unsettled)
+    while True:
+        left_s = time_limit_s - (time.perf_counter() - started)
+        size = sum(len(candidates_of[r]) for r in free)
+        if left_s < 0.05 or size > _CPSAT_MAX_CANDIDATES:
+            return chosen
+        room = {}
+        for r, c in chosen.items():
+            if r not in free:
+                for k in range(int(st.lo[c]), int(st.hi[c])):
+                    room[k] = room.get(k, 0) + 1
+        model = cp_model.CpModel()
+        x: dict[int, cp_model.IntVar] = {}
+        members: dict[int, list[int]] = {}
+        terms = []
+        for r in sorted(free):
+            row = []
+            for c in candidates_of[r]:
+                x[c] = model.new_bool_var("")
+                row.append(x[c])
+                terms.append((int(prep.weight[r]) * big - int(cand.walk_m[c])) * x[c])
+                model.add_hint(x[c], chosen.get(r) == c)
+                for k in range(int(st.lo[c]), int(st.hi[c])):
+                    members.setdefault(k, []).append(c)
+            model.add_at_most_one(row)
+        for k, cs in members.items():
+            model.add(sum(x[c] for c in cs) <= int(st.clique_capacity[k]) - room.get(k, 0))
+        model.maximize(sum(terms))
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = left_s
+        solver.parameters.num_workers = max(1, workers)
+        solver.parameters.random_seed = seed
+        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            better = {r: c for r, c in chosen.items() if r not in free}
+            better.update(
+                {int(cand.request[c]): c for c, var in x.items() if solver.boolean_value(var)}
+            )
+            if _value(prep, better, big) > _value(prep, chosen, big):
+                chosen = better
+        if _value(prep, chosen, big) >= bound_value:
+            return chosen
+        grown = free | {r for k in members for r in requests_in[k]}
+        if grown == free:
+            return chosen
+        free = grown
+
+
+def _solve_hard(
+    prep: Prepared,
+    st: _Structure,
+    component: list[int],
+    candidates_of: dict[int, list[int]],
     *,
     time_limit_s: float,
     workers: int,
     seed: int,
 ) -> _Part:
+    started = time.perf_counter()
     cand = prep.candidates
-    hint = _greedy_hint(prep, component, first, last, of, cliques)
-    big = _big(prep, component, first, last)
-    model = cp_model.CpModel()
-    x: dict[int, cp_model.IntVar] = {}
-    terms = []
-    chosen_by_hint = set(hint.values())
-    clique_ids: set[int] = set()
-    for r in component:
-        row = []
-        for c in range(int(first[r]), int(last[r])):
-            var = model.new_bool_var(f"x{c}")
-            x[c] = var
-            row.append(var)
-            terms.append((int(prep.weight[r]) * big - int(cand.walk_m[c])) * var)
-            model.add_hint(var, c in chosen_by_hint)
-            clique_ids.update(of[c])
-        model.add_at_most_one(row)
-    for k in sorted(clique_ids):
-        members = cliques.members[cliques.start[k] : cliques.start[k + 1]].tolist()
-        model.add(sum(x[c] for c in members) <= prep.pools[cliques.pool[k]].capacity)
-    model.maximize(sum(terms))
-
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = seed
-    status = solver.solve(model)
-
+    big = 1 + sum(int(cand.walk_m[candidates_of[r][-1]]) for r in component)
     total_weight = sum(int(prep.weight[r]) for r in component)
-    hint_value = sum(int(prep.weight[r]) * big - int(cand.walk_m[c]) for r, c in hint.items())
-    chosen = hint
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value >= hint_value:
-        chosen = {}
-        for r in component:
-            for c in range(int(first[r]), int(last[r])):
-                if solver.boolean_value(x[c]):
-                    chosen[r] = c
-    weight = sum(int(prep.weight[r]) for r in chosen)
-    walk = sum(int(cand.walk_m[c]) for c in chosen.values())
-    if status == cp_model.OPTIMAL:
-        return _Part(chosen, weight, walk, proven=True)
-    if status == cp_model.FEASIBLE:
-        bound_value = math.floor(solver.best_objective_bound + 1e-6)
-        # Any answer of weight W and walk L < BIG has W*BIG - L <= bound_value.
-        bound_weight = min(total_weight, (bound_value + big - 1) // big)
-        bound_walk = max(0, bound_weight * big - bound_value)
-        if bound_weight == weight:
-            bound_walk = min(bound_walk, walk)
-        return _Part(chosen, bound_weight, bound_walk, proven=False)
-    # No answer from CP-SAT in time: only the trivial bound is known.
-    return _Part(chosen, total_weight, 0, proven=False)
+    solved = _solve_lp(prep, st, component, candidates_of, big, time_limit_s)
+    if solved is None:
+        # Relaxation that keeps each candidate in its most crowded clique among the
+        # first, middle and last of its run: a network, hence an exact flow bound.
+        cs = np.array([c for r in component for c in candidates_of[r]], dtype=np.int64)
+        lo, hi = st.lo[cs], st.hi[cs]
+        options = np.stack([lo, (lo + hi - 1) // 2, hi - 1])
+        options[:, hi == lo] = -1
+        sizes = np.where(options >= 0, st.clique_size[np.maximum(options, 0)], -1)
+        clique_of = options[np.argmax(sizes, axis=0), np.arange(cs.size)]
+        relaxed = _flow(prep, st, cs, clique_of, big)
+        chosen = _repair(prep, st, component, candidates_of, relaxed)
+        return _lexicographic(prep, chosen, _value(prep, relaxed, big), big, total_weight)
+    bound_value, x = solved
+    ones = {c for c, v in x.items() if v > 1 - _INTEGRAL_TOLERANCE}
+    preferred = {int(cand.request[c]): c for c in ones}
+    fractional = any(_INTEGRAL_TOLERANCE < v < 1 - _INTEGRAL_TOLERANCE for v in x.values())
+    chosen = _repair(prep, st, component, candidates_of, preferred)
+    left_s = time_limit_s - (time.perf_counter() - started)
+    if fractional and left_s > 0.1:
+        unsettled = {
+            int(cand.request[c])
+            for c, v in x.items()
+            if _INTEGRAL_TOLERANCE < v < 1 - _INTEGRAL_TOLERANCE
+        }
+        chosen = _polish(
+            prep,
+            st,
+            component,
+            candidates_of,
+            big,
+            chosen,
+            unsettled,
+            bound_value,
+            time_limit_s=left_s,
+            workers=workers,
+            seed=seed,
+        )
+    return _lexicographic(prep, chosen, bound_value, big, total_weight)
 
 
 def _colour(prep: Prepared, chosen: dict[int, int]) -> list[tuple[int, int]]:
@@ -327,46 +488,57 @@ def solve(instance: Instance, *, time_limit_s: float, workers: int, seed: int) -
     started = time.perf_counter()
     n = len(instance.requests)
     prep = prepare(instance)
-    first, last = _candidate_ranges(prep, n)
-    cliques = _binding_cliques(prep)
-    of = _cliques_of_candidates(prep.candidates.request.size, cliques)
-    components = _components(n, prep, cliques)
-    in_component = {r for component in components for r in component}
+    cand = prep.candidates
+    st = _reduce(prep, n)
+    active = np.flatnonzero(st.active)
+    in_clique = active[st.hi[active] > st.lo[active]]
+    is_bound = np.zeros(n, dtype=bool)
+    is_bound[cand.request[in_clique]] = True
 
     parts: list[_Part] = []
-    free: dict[int, int] = {}
-    for r in range(n):
-        if r not in in_component and last[r] > first[r]:
-            free[r] = int(first[r])  # nearest pool; nothing it touches can bind
-    parts.append(
-        _Part(
-            free,
-            sum(int(prep.weight[r]) for r in free),
-            sum(int(prep.candidates.walk_m[c]) for c in free.values()),
-            proven=True,
-        )
-    )
+    # A request with no candidate in a binding clique has exactly one active candidate
+    # left, its nearest, and nothing it touches can overflow.
+    free = {int(cand.request[c]): int(c) for c in active.tolist() if not is_bound[cand.request[c]]}
+    parts.append(_part_of(prep, free, proven=True))
 
-    def is_network(component: list[int]) -> bool:
-        return all(len(of[c]) <= 1 for r in component for c in range(first[r], last[r]))
+    label = _components(n, prep, st, in_clique)
+    bound_active = active[is_bound[cand.request[active]]]
+    groups: dict[int, list[int]] = {}
+    candidates_of: dict[int, list[int]] = {}
+    for c in bound_active.tolist():
+        r = int(cand.request[c])
+        if r not in candidates_of:
+            candidates_of[r] = []
+            groups.setdefault(int(label[r]), []).append(r)
+        candidates_of[r].append(c)
+    components = list(groups.values())
+    width = st.hi - st.lo
 
-    network = [c for c in components if is_network(c)]
-    hard = sorted((c for c in components if not is_network(c)), key=len)
-    parts.extend(_solve_flows(prep, network, first, last, of, cliques))
+    network: list[int] = []
+    hard: list[list[int]] = []
+    for component in components:
+        if all(width[c] <= 1 for r in component for c in candidates_of[r]):
+            network.extend(c for r in component for c in candidates_of[r])
+        else:
+            hard.append(component)
+    if network:
+        cs = np.array(network, dtype=np.int64)
+        big = 1 + int(cand.walk_m[cs].max()) * len({int(cand.request[c]) for c in network})
+        clique_of = np.where(st.hi[cs] > st.lo[cs], st.lo[cs], -1)
+        parts.append(_part_of(prep, _flow(prep, st, cs, clique_of, big), proven=True))
 
-    remaining_size = sum(len(c) for c in hard)
+    hard.sort(key=len)
+    remaining = sum(len(c) for c in hard)
     for component in hard:
         left_s = time_limit_s - (time.perf_counter() - started)
-        share_s = left_s * len(component) / remaining_size
-        remaining_size -= len(component)
+        share_s = max(0.1, left_s * len(component) / remaining)
+        remaining -= len(component)
         parts.append(
-            _solve_cpsat(
+            _solve_hard(
                 prep,
+                st,
                 component,
-                first,
-                last,
-                of,
-                cliques,
+                candidates_of,
                 time_limit_s=share_s,
                 workers=workers,
                 seed=seed,
@@ -379,10 +551,9 @@ def solve(instance: Instance, *, time_limit_s: float, workers: int, seed: int) -
     placed = _colour(prep, chosen)
     space_ids = [space.id for space in instance.spaces]
     request_ids = [request.id for request in instance.requests]
-    served = {r for r, _ in placed}
     objective = Objective(
-        served_weight=sum(int(prep.weight[r]) for r in served),
-        walk_m=sum(int(prep.candidates.walk_m[c]) for c in chosen.values()),
+        served_weight=sum(int(prep.weight[r]) for r in chosen),
+        walk_m=sum(int(cand.walk_m[c]) for c in chosen.values()),
     )
     proven = all(part.proven for part in parts)
     bound = (
@@ -398,7 +569,7 @@ def solve(instance: Instance, *, time_limit_s: float, workers: int, seed: int) -
         assignments=[
             Assignment(request=request_ids[r], space=space_ids[s]) for r, s in sorted(placed)
         ],
-        unassigned=[request_ids[r] for r in range(n) if r not in served],
+        unassigned=[request_ids[r] for r in range(n) if r not in chosen],
         objective=objective,
         bound=bound,
         solve_seconds=round(time.perf_counter() - started, 3),

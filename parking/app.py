@@ -46,7 +46,9 @@ async def index() -> dict[str, str]:
 def _stores(settings: Settings) -> StoreRegistry:
     if settings.redis_url is None:
         return StoreRegistry(default_factory=lambda _name: MemoryStore())
-    root = RedisStore.with_client(url=settings.redis_url, namespace=f"{settings.redis_prefix}:store")
+    root = RedisStore.with_client(
+        url=settings.redis_url, namespace=f"{settings.redis_prefix}:store"
+    )
     return StoreRegistry(default_factory=root.with_namespace)
 
 
@@ -82,7 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AuthController,
             AccountAdminController,
-            create_static_files_router(path="/static", directories=[_STATIC_DIR], include_in_schema=False),
+            create_static_files_router(
+                path="/static", directories=[_STATIC_DIR], include_in_schema=False
+            ),
         ],
         dependencies={"conn": Provide(provide_transaction)},
         lifespan=[lifespan],

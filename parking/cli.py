@@ -19,12 +19,14 @@ T = TypeVar("T")
 
 
 def _settings_with_database() -> Settings:
-    """Settings whose database URL is set, starting the embedded PostgreSQL if none is configured."""
+    """Settings with a database URL, starting the embedded PostgreSQL if none is set."""
     settings = Settings()
     if settings.database_url is None:
         from parking.embedded import start_embedded_postgres
 
-        click.echo(f"No PARKING_DATABASE_URL: using embedded PostgreSQL in {settings.data_dir}", err=True)
+        click.echo(
+            f"No PARKING_DATABASE_URL: using embedded PostgreSQL in {settings.data_dir}", err=True
+        )
         settings = settings.model_copy(
             update={"database_url": start_embedded_postgres(settings.data_dir)}
         )
@@ -75,8 +77,14 @@ def migrate() -> None:
 
 @cli.command("create-admin")
 @click.option("--email", required=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              envvar="PARKING_ADMIN_PASSWORD", help="Also read from PARKING_ADMIN_PASSWORD.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="PARKING_ADMIN_PASSWORD",
+    help="Also read from PARKING_ADMIN_PASSWORD.",
+)
 @click.option("--name", "display_name", default="Administrator")
 def create_admin(email: str, password: str, display_name: str) -> None:
     """Create an administrator account."""
@@ -86,7 +94,9 @@ def create_admin(email: str, password: str, display_name: str) -> None:
     from parking.accounts.service import create_account
 
     try:
-        account = NewAccount(email=email, password=password, role="admin", display_name=display_name)
+        account = NewAccount(
+            email=email, password=password, role="admin", display_name=display_name
+        )
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from exc
     settings = _settings_with_database()
@@ -122,7 +132,9 @@ def serve(host: str, port: int) -> None:
     from parking.app import create_app
 
     settings = _settings_with_database()
-    click.echo(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", err=True)
+    click.echo(
+        f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", err=True
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 

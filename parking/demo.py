@@ -26,15 +26,43 @@ class DemoAccount:
 
 DEMO_ACCOUNTS = (
     DemoAccount("admin", "admin@demo.parking", "demo-admin-pass", "社区办公室 Community office"),
-    DemoAccount("manager", "manager@demo.parking", "demo-manager-pass", "万山物业 Wanshan estate office"),
-    DemoAccount("resident", "resident@demo.parking", "demo-resident-pass", "李女士 Ms Li", "13800138001"),
+    DemoAccount(
+        "manager", "manager@demo.parking", "demo-manager-pass", "万山物业 Wanshan estate office"
+    ),
+    DemoAccount(
+        "resident", "resident@demo.parking", "demo-resident-pass", "李女士 Ms Li", "13800138001"
+    ),
 )
 
 # (district place id, name, address, lat, lon, shared spaces, of which EV)
 _BUILDINGS = (
-    ("b-wanshan-p2", "水贝万山珠宝园 P2 Shuibei Wanshan Jewelry Park P2", "深圳市罗湖区水贝二路", 22.5661, 114.1302, 120, 12),
-    ("b-jewelry-hq", "水贝珠宝总部大厦 Shuibei Jewelry HQ Tower", "深圳市罗湖区田贝四路", 22.5672, 114.1279, 40, 4),
-    ("b-tianbei-ctr", "田贝商务中心 Tianbei Business Centre", "深圳市罗湖区文锦北路", 22.5639, 114.1318, 30, 0),
+    (
+        "b-wanshan-p2",
+        "水贝万山珠宝园 P2 Shuibei Wanshan Jewelry Park P2",
+        "深圳市罗湖区水贝二路",
+        22.5661,
+        114.1302,
+        120,
+        12,
+    ),
+    (
+        "b-jewelry-hq",
+        "水贝珠宝总部大厦 Shuibei Jewelry HQ Tower",
+        "深圳市罗湖区田贝四路",
+        22.5672,
+        114.1279,
+        40,
+        4,
+    ),
+    (
+        "b-tianbei-ctr",
+        "田贝商务中心 Tianbei Business Centre",
+        "深圳市罗湖区文锦北路",
+        22.5639,
+        114.1318,
+        30,
+        0,
+    ),
 )
 
 _COMPOUNDS = (

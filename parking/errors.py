@@ -107,18 +107,25 @@ def _field_error(error: Any) -> dict[str, Any]:
     return {"field": "", "message": str(error)}
 
 
-def _from_integrity_error(request: Request, exc: asyncpg.IntegrityConstraintViolationError) -> Response:
+def _from_integrity_error(
+    request: Request, exc: asyncpg.IntegrityConstraintViolationError
+) -> Response:
     constraint = getattr(exc, "constraint_name", None) or ""
     type_, detail = _CONSTRAINT_PROBLEMS.get(
         constraint, ("conflict", "The request conflicts with the current state.")
     )
-    return _respond(request, Problem(409, type_, detail, extra={"constraint": constraint} if constraint else None))
+    return _respond(
+        request,
+        Problem(409, type_, detail, extra={"constraint": constraint} if constraint else None),
+    )
 
 
 def _from_database_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", type(exc).__name__)
     problem = Problem(
-        503, "database-unavailable", "The database cannot be reached; try again shortly.",
+        503,
+        "database-unavailable",
+        "The database cannot be reached; try again shortly.",
         headers={"Retry-After": "2"},
     )
     return _respond(request, problem)

@@ -30,7 +30,9 @@ class HealthController(Controller):
                     status = await migration_status(conn)
         except Exception as exc:  # whatever stops us reaching it, the answer is: not ready
             raise Problem(
-                503, "database-unreachable", f"The database cannot be reached ({type(exc).__name__})."
+                503,
+                "database-unreachable",
+                f"The database cannot be reached ({type(exc).__name__}).",
             ) from exc
         if not status.current:
             detail = "; ".join(status.problems) or f"pending migrations: {status.pending}"

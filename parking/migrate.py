@@ -84,7 +84,9 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def _compare(applied: list[asyncpg.Record], files: list[Migration]) -> tuple[list[str], list[Migration]]:
+def _compare(
+    applied: list[asyncpg.Record], files: list[Migration]
+) -> tuple[list[str], list[Migration]]:
     by_version = {m.version: m for m in files}
     problems = []
     for row in applied:

@@ -19,8 +19,8 @@ from parking.errors import Problem
 from parking.settings import Settings
 
 __all__ = [
-    "Role",
     "AuthUser",
+    "Role",
     "build_jwt_auth",
     "hash_password",
     "requires_role",
@@ -50,7 +50,9 @@ class AuthUser:
     role: Role
 
 
-async def _user_from_token(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthUser | None:
+async def _user_from_token(
+    token: Token, connection: ASGIConnection[Any, Any, Any, Any]
+) -> AuthUser | None:
     role = token.extras.get("role")
     if role not in ROLES:
         return None

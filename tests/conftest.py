@@ -52,6 +52,22 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+def pytest_report_header() -> list[str]:
+    if os.environ.get("PARKING_DATABASE_URL"):
+        postgres = "PARKING_DATABASE_URL"
+    elif _answers("127.0.0.1", 5432):
+        postgres = "127.0.0.1:5432"
+    else:
+        postgres = "embedded (pgserver)"
+    if os.environ.get("PARKING_REDIS_URL"):
+        redis = "PARKING_REDIS_URL"
+    elif _answers("127.0.0.1", 6379):
+        redis = "127.0.0.1:6379"
+    else:
+        redis = "started by the suite on a free port"
+    return [f"parking: PostgreSQL {postgres}; Redis {redis}; run id {RUN_ID}"]
+
+
 @pytest.fixture(scope="session")
 def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A DSN of a PostgreSQL server on which the suite may create databases."""

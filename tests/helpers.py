@@ -30,7 +30,9 @@ async def token_for(client: AsyncTestClient, email: str, password: str = PASSWOR
     return response.json()["access_token"]
 
 
-async def auth_headers(client: AsyncTestClient, conn: asyncpg.Connection, role: str) -> dict[str, str]:
+async def auth_headers(
+    client: AsyncTestClient, conn: asyncpg.Connection, role: str
+) -> dict[str, str]:
     email = await make_account(conn, role)
     return {"Authorization": f"Bearer {await token_for(client, email)}"}
 

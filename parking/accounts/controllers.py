@@ -23,7 +23,9 @@ class AuthController(Controller):
         return await service.register_resident(conn, data)
 
     @post("/token", status_code=200, summary="Exchange email and password for a bearer token")
-    async def token(self, data: JSONBody[TokenRequest], conn: DbConnection, request: Request) -> TokenResponse:
+    async def token(
+        self, data: JSONBody[TokenRequest], conn: DbConnection, request: Request
+    ) -> TokenResponse:
         user_id, role = await service.authenticate(conn, data.email, data.password)
         jwt_auth = request.app.state.jwt_auth
         token = jwt_auth.create_token(identifier=str(user_id), token_extras={"role": role})
@@ -43,7 +45,7 @@ class AuthController(Controller):
 class AccountAdminController(Controller):
     path = "/admin/users"
     tags = ["admin"]
-    guards = [requires_role("admin")]  # noqa: RUF012 (Litestar reads it as a class attribute)
+    guards = [requires_role("admin")]
 
     @get("/", summary="List accounts, optionally of one role")
     async def list_accounts(

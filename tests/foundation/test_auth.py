@@ -35,7 +35,9 @@ async def test_register_twice_is_a_conflict(client: AsyncTestClient) -> None:
     assert_problem(await client.post("/auth/register", json=body), 409, "email-taken")
 
 
-async def test_register_cannot_choose_a_role(client: AsyncTestClient, conn: asyncpg.Connection) -> None:
+async def test_register_cannot_choose_a_role(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
     body = {"email": "sneaky@example.com", "password": PASSWORD, "role": "admin"}
     assert_problem(await client.post("/auth/register", json=body), 422, "validation-error")
     assert await conn.fetchval("SELECT count(*) FROM users") == 0
@@ -45,7 +47,9 @@ async def test_wrong_password_is_refused(client: AsyncTestClient, conn: asyncpg.
     email = await make_account(conn, "resident")
     response = await client.post("/auth/token", json={"email": email, "password": "not-it-at-all"})
     assert_problem(response, 401, "invalid-credentials")
-    unknown = await client.post("/auth/token", json={"email": "nobody@example.com", "password": "x"})
+    unknown = await client.post(
+        "/auth/token", json={"email": "nobody@example.com", "password": "x"}
+    )
     assert_problem(unknown, 401, "invalid-credentials")
 
 
@@ -58,13 +62,20 @@ async def test_expired_token_is_refused(client: AsyncTestClient, conn: asyncpg.C
     email = await make_account(conn, "resident")
     user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
     now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now - 7200, "exp": now - 60, "extras": {"role": "resident"}}
+    claims = {
+        "sub": str(user_id),
+        "iat": now - 7200,
+        "exp": now - 60,
+        "extras": {"role": "resident"},
+    }
     expired = jwt.encode(claims, TEST_SECRET, algorithm="HS256")
     response = await client.get("/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert_problem(response, 401, "unauthorized")
     # The same claims with a future expiry are accepted: it was the expiry that was refused.
     fresh = jwt.encode({**claims, "exp": now + 600}, TEST_SECRET, algorithm="HS256")
-    assert (await client.get("/auth/me", headers={"Authorization": f"Bearer {fresh}"})).status_code == 200
+    assert (
+        await client.get("/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+    ).status_code == 200
 
 
 async def test_token_signed_with_another_key_is_refused(client: AsyncTestClient) -> None:
@@ -78,7 +89,9 @@ async def test_token_signed_with_another_key_is_refused(client: AsyncTestClient)
     assert_problem(response, 401, "unauthorized")
 
 
-async def test_token_expiry_matches_settings(client: AsyncTestClient, conn: asyncpg.Connection) -> None:
+async def test_token_expiry_matches_settings(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
     email = await make_account(conn, "resident")
     response = await client.post("/auth/token", json={"email": email, "password": PASSWORD})
     body = response.json()

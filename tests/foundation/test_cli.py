@@ -11,12 +11,19 @@ import asyncpg
 from tests.conftest import REPO_ROOT
 
 
-def parking(*args: str, dsn: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+def parking(
+    *args: str, dsn: str, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARKING_")}
     env["PARKING_DATABASE_URL"] = dsn
     return subprocess.run(
         [sys.executable, "-m", "parking", *args],
-        capture_output=True, text=True, env=env, cwd=REPO_ROOT, input=input_text, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        input=input_text,
+        timeout=120,
     )
 
 
@@ -30,12 +37,18 @@ async def test_migrate_command_applies_then_reports_up_to_date(empty_db_dsn: str
 
 
 async def test_create_admin_makes_an_admin(db_dsn: str, conn: asyncpg.Connection) -> None:
-    done = parking("create-admin", "--email", "Chief@Example.com", "--password", "long-enough-pw", dsn=db_dsn)
+    done = parking(
+        "create-admin", "--email", "Chief@Example.com", "--password", "long-enough-pw", dsn=db_dsn
+    )
     assert done.returncode == 0, done.stderr
-    row = await conn.fetchrow("SELECT role, password_hash FROM users WHERE email = 'chief@example.com'")
+    row = await conn.fetchrow(
+        "SELECT role, password_hash FROM users WHERE email = 'chief@example.com'"
+    )
     assert row["role"] == "admin"
     assert "long-enough-pw" not in row["password_hash"]
-    again = parking("create-admin", "--email", "chief@example.com", "--password", "long-enough-pw", dsn=db_dsn)
+    again = parking(
+        "create-admin", "--email", "chief@example.com", "--password", "long-enough-pw", dsn=db_dsn
+    )
     assert again.returncode != 0
     assert "already exists" in again.stderr
 
@@ -46,22 +59,28 @@ async def test_create_admin_refuses_a_short_password(db_dsn: str, conn: asyncpg.
     assert await conn.fetchval("SELECT count(*) FROM users") == 0
 
 
-async def test_seed_demo_is_idempotent_and_tells_the_shuibei_story(db_dsn: str, conn: asyncpg.Connection) -> None:
+_COUNTS = """
+SELECT (SELECT count(*) FROM users) AS users,
+       (SELECT count(*) FROM buildings) AS buildings,
+       (SELECT count(*) FROM spaces) AS spaces,
+       (SELECT count(*) FROM residence_whitelist) AS whitelist
+"""
+
+
+async def test_seed_demo_is_idempotent_and_tells_the_shuibei_story(
+    db_dsn: str, conn: asyncpg.Connection
+) -> None:
     first = parking("seed-demo", dsn=db_dsn)
     assert first.returncode == 0, first.stderr
     assert "manager@demo.parking" in first.stdout and "resident@demo.parking" in first.stdout
-    counts = await conn.fetchrow(
-        "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM buildings) AS buildings,"
-        " (SELECT count(*) FROM spaces) AS spaces, (SELECT count(*) FROM residence_whitelist) AS whitelist"
-    )
+    counts = await conn.fetchrow(_COUNTS)
     second = parking("seed-demo", dsn=db_dsn)
     assert second.returncode == 0, second.stderr
-    assert await conn.fetchrow(
-        "SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM buildings) AS buildings,"
-        " (SELECT count(*) FROM spaces) AS spaces, (SELECT count(*) FROM residence_whitelist) AS whitelist"
-    ) == counts
+    assert await conn.fetchrow(_COUNTS) == counts
     assert counts["buildings"] >= 3 and counts["spaces"] >= 100
     compounds = {r["name"] for r in await conn.fetch("SELECT name FROM compounds")}
     assert {"贝丽花园", "深华丽园"} <= compounds
-    park = await conn.fetchval("SELECT name FROM buildings WHERE district_place_id = 'b-wanshan-p2'")
+    park = await conn.fetchval(
+        "SELECT name FROM buildings WHERE district_place_id = 'b-wanshan-p2'"
+    )
     assert "Wanshan" in park

@@ -42,7 +42,9 @@ def test_long_running_services_have_healthchecks_and_wait_for_health() -> None:
         assert "healthcheck" in service, f"{name} has no healthcheck"
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
-            expected = "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            expected = (
+                "service_completed_successfully" if dependency == "migrate" else "service_healthy"
+            )
             assert condition == {"condition": expected}, f"{name} -> {dependency}"
 
 

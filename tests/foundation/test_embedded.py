@@ -26,16 +26,22 @@ def test_embedded_start_migrate_query_stop(tmp_path: Path) -> None:
         async def main():
             conn = await asyncpg.connect(dsn)
             applied = await apply_migrations(conn)
-            await conn.execute("INSERT INTO compounds (name, lat, lon) VALUES ('贝丽花园', 22.56, 114.12)")
+            await conn.execute(
+                "INSERT INTO compounds (name, lat, lon) VALUES ('贝丽花园', 22.56, 114.12)"
+            )
             name = await conn.fetchval("SELECT name FROM compounds")
             status = await migration_status(conn)
-            has_gist = await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'btree_gist'")
+            has_gist = await conn.fetchval(
+                "SELECT count(*) FROM pg_extension WHERE extname = 'btree_gist'"
+            )
             await conn.close()
             print(len(applied), name, status.current, has_gist)
         asyncio.run(main())
         """
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     applied, name, current, has_gist = done.stdout.split()
     assert int(applied) >= 2
@@ -53,7 +59,9 @@ def test_embedded_start_migrate_query_stop(tmp_path: Path) -> None:
         conn = await asyncpg.connect(dsn)
         try:
             await apply_migrations(conn)
-            return await conn.fetchval("SELECT name FROM compounds"), (await migration_status(conn)).current
+            return await conn.fetchval("SELECT name FROM compounds"), (
+                await migration_status(conn)
+            ).current
         finally:
             await conn.close()
 

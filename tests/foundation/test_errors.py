@@ -24,7 +24,9 @@ async def test_wrong_method_is_a_problem(client: AsyncTestClient) -> None:
 
 
 async def test_validation_errors_name_each_field(client: AsyncTestClient) -> None:
-    response = await client.post("/auth/register", json={"email": "no-at-sign", "password": "short"})
+    response = await client.post(
+        "/auth/register", json={"email": "no-at-sign", "password": "short"}
+    )
     body = assert_problem(response, 422, "validation-error")
     fields = {e["field"] for e in body["errors"]}
     assert fields == {"email", "password"}

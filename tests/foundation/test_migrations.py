@@ -100,7 +100,7 @@ async def test_a_failing_file_leaves_nothing_behind(empty_db_dsn: str, tmp_path:
 
 def test_misnamed_and_duplicate_files_are_errors(tmp_path: Path) -> None:
     (tmp_path / "1_bad.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="NNNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_name\.sql"):
         load_migrations(tmp_path)
     (tmp_path / "1_bad.sql").unlink()
     (tmp_path / "0001_a.sql").write_text("SELECT 1;")

@@ -15,7 +15,9 @@ from parking.locks import InProcessLocks, RedisLocks
 from tests.conftest import make_settings
 
 
-async def test_with_redis_the_app_uses_redis_stores(db_dsn: str, redis_url: str, redis_prefix: str) -> None:
+async def test_with_redis_the_app_uses_redis_stores(
+    db_dsn: str, redis_url: str, redis_prefix: str
+) -> None:
     app = create_app(make_settings(db_dsn, redis_url=redis_url, redis_prefix=redis_prefix))
     async with AsyncTestClient(app=app):
         store = app.stores.get("cache")
@@ -62,7 +64,9 @@ async def test_redis_lock_is_exclusive_across_clients(redis_url: str, redis_pref
         await b.aclose()
 
 
-async def test_redis_lock_expires_when_its_holder_vanishes(redis_url: str, redis_prefix: str) -> None:
+async def test_redis_lock_expires_when_its_holder_vanishes(
+    redis_url: str, redis_prefix: str
+) -> None:
     a, b = Redis.from_url(redis_url), Redis.from_url(redis_url)
     try:
         lock = a.lock(f"{redis_prefix}:lock:crashy", timeout=0.3, blocking=False)

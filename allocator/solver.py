@@ -407,6 +407,30 @@ def _polish(
         free = grown
 
 
+def _relaxed(
+    prep: Prepared,
+    st: _Structure,
+    component: list[int],
+    candidates_of: dict[int, list[int]],
+    big: int,
+) -> _Part:
+    """Bound and answer without the LP: a min-cost flow over a relaxation, then repair.
+
+    Each candidate keeps only its most crowded clique among the first, middle and last of
+    its run; dropping constraints only raises the optimum, so the flow's value is a bound.
+    """
+    cs = np.array([c for r in component for c in candidates_of[r]], dtype=np.int64)
+    lo, hi = st.lo[cs], st.hi[cs]
+    options = np.stack([lo, (lo + hi - 1) // 2, hi - 1])
+    options[:, hi == lo] = -1
+    sizes = np.where(options >= 0, st.clique_size[np.maximum(options, 0)], -1)
+    clique_of = options[np.argmax(sizes, axis=0), np.arange(cs.size)]
+    relaxed = _flow(prep, st, cs, clique_of, big)
+    chosen = _repair(prep, st, component, candidates_of, relaxed)
+    total_weight = sum(int(prep.weight[r]) for r in component)
+    return _lexicographic(prep, chosen, _value(prep, relaxed, big), big, total_weight)
+
+
 def _solve_hard(
     prep: Prepared,
     st: _Structure,
@@ -423,17 +447,7 @@ def _solve_hard(
     total_weight = sum(int(prep.weight[r]) for r in component)
     solved = _solve_lp(prep, st, component, candidates_of, big, time_limit_s)
     if solved is None:
-        # Relaxation that keeps each candidate in its most crowded clique among the
-        # first, middle and last of its run: a network, hence an exact flow bound.
-        cs = np.array([c for r in component for c in candidates_of[r]], dtype=np.int64)
-        lo, hi = st.lo[cs], st.hi[cs]
-        options = np.stack([lo, (lo + hi - 1) // 2, hi - 1])
-        options[:, hi == lo] = -1
-        sizes = np.where(options >= 0, st.clique_size[np.maximum(options, 0)], -1)
-        clique_of = options[np.argmax(sizes, axis=0), np.arange(cs.size)]
-        relaxed = _flow(prep, st, cs, clique_of, big)
-        chosen = _repair(prep, st, component, candidates_of, relaxed)
-        return _lexicographic(prep, chosen, _value(prep, relaxed, big), big, total_weight)
+        return _relaxed(prep, st, component, candidates_of, big)
     bound_value, x = solved
     ones = {c for c, v in x.items() if v > 1 - _INTEGRAL_TOLERANCE}
     preferred = {int(cand.request[c]): c for c in ones}
@@ -483,68 +497,89 @@ def _colour(prep: Prepared, chosen: dict[int, int]) -> list[tuple[int, int]]:
     return placed
 
 
-def solve(instance: Instance, *, time_limit_s: float, workers: int, seed: int) -> Solution:
-    """Best assignment found within `time_limit_s`, with a proven bound (see module doc)."""
-    started = time.perf_counter()
-    n = len(instance.requests)
-    prep = prepare(instance)
+@dataclass
+class _Decomposition:
+    """Where each request goes: taken at once, one network flow, or a hard component."""
+
+    st: _Structure
+    free: dict[int, int]
+    network: list[int]
+    hard: list[list[int]]
+    candidates_of: dict[int, list[int]]
+
+
+def _decompose(prep: Prepared, n_requests: int) -> _Decomposition:
     cand = prep.candidates
-    st = _reduce(prep, n)
+    st = _reduce(prep, n_requests)
     active = np.flatnonzero(st.active)
     in_clique = active[st.hi[active] > st.lo[active]]
-    is_bound = np.zeros(n, dtype=bool)
+    is_bound = np.zeros(n_requests, dtype=bool)
     is_bound[cand.request[in_clique]] = True
-
-    parts: list[_Part] = []
     # A request with no candidate in a binding clique has exactly one active candidate
     # left, its nearest, and nothing it touches can overflow.
     free = {int(cand.request[c]): int(c) for c in active.tolist() if not is_bound[cand.request[c]]}
-    parts.append(_part_of(prep, free, proven=True))
-
-    label = _components(n, prep, st, in_clique)
-    bound_active = active[is_bound[cand.request[active]]]
+    label = _components(n_requests, prep, st, in_clique)
     groups: dict[int, list[int]] = {}
     candidates_of: dict[int, list[int]] = {}
-    for c in bound_active.tolist():
+    for c in active[is_bound[cand.request[active]]].tolist():
         r = int(cand.request[c])
         if r not in candidates_of:
             candidates_of[r] = []
             groups.setdefault(int(label[r]), []).append(r)
         candidates_of[r].append(c)
-    components = list(groups.values())
     width = st.hi - st.lo
-
     network: list[int] = []
     hard: list[list[int]] = []
-    for component in components:
+    for component in groups.values():
         if all(width[c] <= 1 for r in component for c in candidates_of[r]):
             network.extend(c for r in component for c in candidates_of[r])
         else:
             hard.append(component)
-    if network:
-        cs = np.array(network, dtype=np.int64)
-        big = 1 + int(cand.walk_m[cs].max()) * len({int(cand.request[c]) for c in network})
-        clique_of = np.where(st.hi[cs] > st.lo[cs], st.lo[cs], -1)
-        parts.append(_part_of(prep, _flow(prep, st, cs, clique_of, big), proven=True))
-
     hard.sort(key=len)
-    remaining = sum(len(c) for c in hard)
-    for component in hard:
+    return _Decomposition(st, free, network, hard, candidates_of)
+
+
+def solve(instance: Instance, *, time_limit_s: float, workers: int, seed: int) -> Solution:
+    """Best assignment found within `time_limit_s`, with a proven bound (see module doc)."""
+    started = time.perf_counter()
+    prep = prepare(instance)
+    cand = prep.candidates
+    plan = _decompose(prep, len(instance.requests))
+    parts = [_part_of(prep, plan.free, proven=True)]
+    if plan.network:
+        cs = np.array(plan.network, dtype=np.int64)
+        n_network = len({int(cand.request[c]) for c in plan.network})
+        big = 1 + int(cand.walk_m[cs].max()) * n_network
+        clique_of = np.where(plan.st.hi[cs] > plan.st.lo[cs], plan.st.lo[cs], -1)
+        parts.append(_part_of(prep, _flow(prep, plan.st, cs, clique_of, big), proven=True))
+    remaining = sum(len(c) for c in plan.hard)
+    for component in plan.hard:
+        # Time is shared by size; what a small component leaves unused goes to the next.
         left_s = time_limit_s - (time.perf_counter() - started)
         share_s = max(0.1, left_s * len(component) / remaining)
         remaining -= len(component)
         parts.append(
             _solve_hard(
                 prep,
-                st,
+                plan.st,
                 component,
-                candidates_of,
+                plan.candidates_of,
                 time_limit_s=share_s,
                 workers=workers,
                 seed=seed,
             )
         )
+    return _assemble(instance, prep, parts, started)
 
+
+def _assemble(instance: Instance, prep: Prepared, parts: list[_Part], started: float) -> Solution:
+    """The solution file from the parts: spaces by colouring, bound summed over parts.
+
+    Summing is sound: all parts reach their weight bounds only if each does, and then
+    each walks at least its own walk bound.
+    """
+    cand = prep.candidates
+    n = len(instance.requests)
     chosen: dict[int, int] = {}
     for part in parts:
         chosen.update(part.chosen)

@@ -63,6 +63,8 @@ class Prepared:
     # End of the stay plus turnover: stays conflict iff their [arrive, end_ext) overlap.
     end_ext_min: IntArray
     weight: IntArray
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
     pools: list[Pool]
     candidates: Candidates
 
@@ -181,6 +183,8 @@ def prepare(instance: Instance) -> Prepared:
         depart_min=depart,
         end_ext_min=depart + instance.turnover_minutes,
         weight=weight,
+        lat=lat,
+        lon=lon,
         pools=pools,
         candidates=Candidates(request=cand_request, pool=cand_pool, walk_m=cand_walk),
     )

@@ -23,13 +23,16 @@ candidates farther than its nearest free one are dominated and dropped (repeated
 cliques shrink); a request whose nearest candidate is free simply takes it. The rest
 split into components joined by binding cliques. A component where every candidate lies
 in at most one binding clique has a network matrix: one exact min-cost flow. Others get
-the LP relaxation (GLOP; measured integral or nearly so on generated nights, where
-CP-SAT on the same model spent 3 s in presolve at 1k requests): an integral optimum is
-proven optimal; a fractional one gives the bound, its integral part is repaired greedily
-into a valid answer, and CP-SAT re-solves the fractional requests and a growing ring of
-their neighbours against the remaining room until the answer meets the bound. If the LP
-cannot finish in time, a min-cost flow over a relaxation (each candidate kept in one of
-its cliques) gives the bound and a start that is repaired greedily.
+the LP relaxation, which on generated nights is integral or nearly so (where CP-SAT on
+the same model spent 3 s in presolve at 1k requests):
+- GLOP (simplex) while its expected time fits: an integral vertex is proven optimal;
+- PDLP (first-order, multi-threaded) beyond: its duals give a rigorous bound by weak
+  duality, its iterate rounded at one half gives the start.
+The LP's picks are repaired greedily into a valid answer, then CP-SAT re-solves the
+requests the LP left unsettled (and a growing ring of neighbours, or spatial chunks of
+them when many) against the room the others leave, until the answer meets the bound or
+time runs out. If no LP finishes, a min-cost flow over a relaxation (each candidate
+kept in one of its cliques) gives the bound and a start that is repaired greedily.
 """
 
 from __future__ import annotations
@@ -264,43 +267,78 @@ def _repair(
     return chosen
 
 
+@dataclass
+class _LpResult:
+    """A solved relaxation: its optimum (a bound), x, and row duals."""
+
+    value: int
+    x: dict[int, float]
+    request_dual: dict[int, float]
+    clique_price: dict[int, float]
+
+
+def _lp_seconds(n_candidates: int) -> float:
+    """GLOP's time on this model, fitted on the 2-core benchmark machine (10k: 12 s, 20k: 45 s)."""
+    return 12.0 * (n_candidates / 260_000) ** 1.9
+
+
 def _solve_lp(
     prep: Prepared,
     st: _Structure,
-    component: list[int],
+    requests: list[int],
     candidates_of: dict[int, list[int]],
     big: int,
     time_limit_s: float,
-) -> tuple[int, dict[int, float]] | None:
-    """GLOP on the compact relaxation: (floored optimum, x values), or None if unfinished."""
+    *,
+    first_order: bool = False,
+    workers: int = 1,
+) -> _LpResult | None:
+    """The compact relaxation over `requests`, or None if unfinished in time.
+
+    GLOP (dual simplex) gives a vertex, often integral, and its optimum is the bound.
+    With `first_order`, PDLP on `workers` threads scales to large components; its
+    iterate is only near-optimal, so the bound is recomputed from its duals by weak
+    duality (`_lagrangian_bound`) and holds however loose the tolerance.
+    """
     cand = prep.candidates
     n_cliques = st.clique_pool.size
-    lp = pywraplp.Solver.CreateSolver("GLOP")
+    lp = pywraplp.Solver.CreateSolver("PDLP" if first_order else "GLOP")
+    if first_order:
+        lp.SetSolverSpecificParametersAsString(
+            f"num_threads: {max(1, workers)} termination_criteria {{ "
+            "simple_optimality_criteria { eps_optimal_relative: 1e-4 "
+            "eps_optimal_absolute: 1e-4 } }"
+        )
     lp.SetTimeLimit(max(1, int(time_limit_s * 1000)))
     objective = lp.Objective()
     x: dict[int, pywraplp.Variable] = {}
+    request_rows: dict[int, pywraplp.Constraint] = {}
     entering: dict[int, list[int]] = {}
     leaving: dict[int, list[int]] = {}
-    for r in component:
+    touched: set[int] = set()
+    for r in requests:
         row = lp.Constraint(0, 1)
+        request_rows[r] = row
         weight_big = int(prep.weight[r]) * big
         for c in candidates_of[r]:
             var = lp.NumVar(0, 1, "")
             x[c] = var
             row.SetCoefficient(var, 1)
             objective.SetCoefficient(var, weight_big - int(cand.walk_m[c]))
-            if st.hi[c] > st.lo[c]:
-                entering.setdefault(int(st.lo[c]), []).append(c)
+            lo, hi = int(st.lo[c]), int(st.hi[c])
+            if hi > lo:
+                entering.setdefault(lo, []).append(c)
+                touched.update(range(lo, hi))
                 # The clique after a stay's run, if of the same pool, sees it leave.
-                after = int(st.hi[c])
-                if after < n_cliques and st.clique_pool[after] == cand.pool[c]:
-                    leaving.setdefault(after, []).append(c)
+                if hi < n_cliques and st.clique_pool[hi] == cand.pool[c]:
+                    leaving.setdefault(hi, []).append(c)
     occupancy: dict[int, pywraplp.Variable] = {}
-    # Every binding clique has a stay starting at its point, so `entering` names them all.
-    for k in sorted(entering):
+    for k in sorted(touched):
         occupancy[k] = lp.NumVar(0, int(st.clique_capacity[k]), "")
+    clique_rows: dict[int, pywraplp.Constraint] = {}
     for k, var in occupancy.items():
         row = lp.Constraint(0, 0)
+        clique_rows[k] = row
         row.SetCoefficient(var, -1)
         previous = occupancy.get(k - 1)
         if previous is not None and st.clique_pool[k - 1] == st.clique_pool[k]:
@@ -313,8 +351,61 @@ def _solve_lp(
     status = lp.Solve()
     if status != pywraplp.Solver.OPTIMAL:
         return None
-    # GLOP's optimum is exact up to its tolerances; round to the integer objective grid.
-    return math.floor(objective.Value() + 0.5), {c: var.solution_value() for c, var in x.items()}
+    # Occupancy row k carries dual pi_k; a stay in cliques lo..hi-1 pays pi_lo - pi_hi,
+    # so clique k's price is pi_k - pi_{k+1} (pi past the pool's last clique is 0).
+    pi = {k: row.dual_value() for k, row in clique_rows.items()}
+    price = {}
+    for k, value in pi.items():
+        same_pool_next = k + 1 < n_cliques and st.clique_pool[k + 1] == st.clique_pool[k]
+        price[k] = value - (pi.get(k + 1, 0.0) if same_pool_next else 0.0)
+    result = _LpResult(
+        # GLOP's vertex optimum is exact up to its tolerances: round to the integer grid.
+        value=math.floor(objective.Value() + 0.5),
+        x={c: var.solution_value() for c, var in x.items()},
+        request_dual={r: row.dual_value() for r, row in request_rows.items()},
+        clique_price=price,
+    )
+    if first_order:
+        result.value = _lagrangian_bound(
+            prep, st, requests, candidates_of, big, result.request_dual, result.clique_price
+        )
+    return result
+
+
+def _lagrangian_bound(
+    prep: Prepared,
+    st: _Structure,
+    requests: list[int],
+    candidates_of: dict[int, list[int]],
+    big: int,
+    request_dual: dict[int, float],
+    clique_price: dict[int, float],
+) -> int:
+    """A rigorous bound on sum(w*BIG - walk) x from any prices, by weak duality.
+
+    With 0 <= x <= 1, any u_r >= 0 per request and v_k >= 0 per clique give
+    sum u + sum capacity*v + sum_c max(0, value_c - u_r - sum_{k in run(c)} v_k).
+    """
+    cand = prep.candidates
+    n_cliques = st.clique_pool.size
+    v = np.zeros(n_cliques + 1)
+    for k, price in clique_price.items():
+        v[k] = max(0.0, price)
+    prefix = np.concatenate(([0.0], np.cumsum(v[:n_cliques])))
+    cs = np.array([c for r in requests for c in candidates_of[r]], dtype=np.int64)
+    owner = cand.request[cs]
+    u = np.zeros(prep.weight.size)
+    for r in requests:
+        u[r] = max(0.0, request_dual.get(r, 0.0))
+    value = (prep.weight[owner] * big - cand.walk_m[cs]).astype(np.float64)
+    reduced = value - u[owner] - (prefix[st.hi[cs]] - prefix[st.lo[cs]])
+    total = (
+        float(u[requests].sum())
+        + float((st.clique_capacity * v[:n_cliques]).sum())
+        + float(np.maximum(reduced, 0.0).sum())
+    )
+    # Float sums of integers below 2**53 are exact to far under one unit.
+    return math.floor(total + 1e-3)
 
 
 def _value(prep: Prepared, chosen: dict[int, int], big: int) -> int:
@@ -334,6 +425,65 @@ def _lexicographic(
     return _Part(chosen, bound_weight, bound_walk, proven=False)
 
 
+def _resolve(
+    prep: Prepared,
+    st: _Structure,
+    candidates_of: dict[int, list[int]],
+    big: int,
+    chosen: dict[int, int],
+    room_used: dict[int, int],
+    free: set[int],
+    *,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+) -> tuple[dict[int, int], set[int]]:
+    """CP-SAT over the `free` requests only, the others fixed; returns (chosen, cliques).
+
+    `room_used` counts, per clique, every chosen stay; it is kept up to date.
+    """
+    cand = prep.candidates
+    for r in free:
+        c = chosen.get(r)
+        if c is not None:
+            for k in range(int(st.lo[c]), int(st.hi[c])):
+                room_used[k] -= 1
+    model = cp_model.CpModel()
+    x: dict[int, cp_model.IntVar] = {}
+    members: dict[int, list[int]] = {}
+    terms = []
+    for r in sorted(free):
+        row = []
+        for c in candidates_of[r]:
+            x[c] = model.new_bool_var("")
+            row.append(x[c])
+            terms.append((int(prep.weight[r]) * big - int(cand.walk_m[c])) * x[c])
+            model.add_hint(x[c], chosen.get(r) == c)
+            for k in range(int(st.lo[c]), int(st.hi[c])):
+                members.setdefault(k, []).append(c)
+        model.add_at_most_one(row)
+    for k, cs in members.items():
+        model.add(sum(x[c] for c in cs) <= int(st.clique_capacity[k]) - room_used.get(k, 0))
+    model.maximize(sum(terms))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    before = {r: chosen[r] for r in free if r in chosen}
+    status = solver.solve(model)
+    after = before
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        found = {int(cand.request[c]): c for c, var in x.items() if solver.boolean_value(var)}
+        if _value(prep, found, big) > _value(prep, before, big):
+            after = found
+    chosen = {r: c for r, c in chosen.items() if r not in free}
+    chosen.update(after)
+    for c in after.values():
+        for k in range(int(st.lo[c]), int(st.hi[c])):
+            room_used[k] = room_used.get(k, 0) + 1
+    return chosen, set(members)
+
+
 def _polish(
     prep: Prepared,
     st: _Structure,
@@ -348,63 +498,75 @@ def _polish(
     workers: int,
     seed: int,
 ) -> dict[int, int]:
-    """Re-solve only the requests the LP left fractional, and their neighbours, exactly.
+    """Re-solve exactly the requests the LP left unsettled, the rest held fixed.
 
-    Everyone else keeps `chosen`, so each clique offers CP-SAT its remaining room; the
-    neighbourhood grows until the answer meets the LP bound, time runs out, or it is too big.
+    Few unsettled requests: one CP-SAT model, grown by the requests sharing its cliques
+    until the answer meets the bound, time runs out or it gets too big. Many: CP-SAT over
+    spatial chunks of them in turn.
     """
     started = time.perf_counter()
-    cand = prep.candidates
-    requests_in: dict[int, set[int]] = {}
-    for r in component:
-        for c in candidates_of[r]:
-            for k in range(int(st.lo[c]), int(st.hi[c])):
-                requests_in.setdefault(k, set()).add(r)
-    free = set(unsettled)
-    while True:
-        left_s = time_limit_s - (time.perf_counter() - started)
-        size = sum(len(candidates_of[r]) for r in free)
-        if left_s < 0.05 or size > _CPSAT_MAX_CANDIDATES:
-            return chosen
-        room = {}
-        for r, c in chosen.items():
-            if r not in free:
-                for k in range(int(st.lo[c]), int(st.hi[c])):
-                    room[k] = room.get(k, 0) + 1
-        model = cp_model.CpModel()
-        x: dict[int, cp_model.IntVar] = {}
-        members: dict[int, list[int]] = {}
-        terms = []
-        for r in sorted(free):
-            row = []
-            for c in candidates_of[r]:
-                x[c] = model.new_bool_var("")
-                row.append(x[c])
-                terms.append((int(prep.weight[r]) * big - int(cand.walk_m[c])) * x[c])
-                model.add_hint(x[c], chosen.get(r) == c)
-                for k in range(int(st.lo[c]), int(st.hi[c])):
-                    members.setdefault(k, []).append(c)
-            model.add_at_most_one(row)
-        for k, cs in members.items():
-            model.add(sum(x[c] for c in cs) <= int(st.clique_capacity[k]) - room.get(k, 0))
-        model.maximize(sum(terms))
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = left_s
-        solver.parameters.num_workers = max(1, workers)
-        solver.parameters.random_seed = seed
-        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            better = {r: c for r, c in chosen.items() if r not in free}
-            better.update(
-                {int(cand.request[c]): c for c, var in x.items() if solver.boolean_value(var)}
+    room_used: dict[int, int] = {}
+    for c in chosen.values():
+        for k in range(int(st.lo[c]), int(st.hi[c])):
+            room_used[k] = room_used.get(k, 0) + 1
+
+    def left_s() -> float:
+        return time_limit_s - (time.perf_counter() - started)
+
+    def size(requests: set[int] | list[int]) -> int:
+        return sum(len(candidates_of[r]) for r in requests)
+
+    if size(unsettled) > _CPSAT_MAX_CANDIDATES:
+        ordered = sorted(unsettled, key=lambda r: (float(prep.lat[r]), float(prep.lon[r])))
+        chunks: list[set[int]] = [set()]
+        for r in ordered:
+            if size(chunks[-1]) + len(candidates_of[r]) > _CPSAT_MAX_CANDIDATES // 4:
+                chunks.append(set())
+            chunks[-1].add(r)
+        for i, chunk in enumerate(chunks):
+            if left_s() < 0.05:
+                break
+            chosen, _ = _resolve(
+                prep,
+                st,
+                candidates_of,
+                big,
+                chosen,
+                room_used,
+                chunk,
+                time_limit_s=left_s() / (len(chunks) - i),
+                workers=workers,
+                seed=seed,
             )
-            if _value(prep, better, big) > _value(prep, chosen, big):
-                chosen = better
+        return chosen
+
+    requests_in: dict[int, set[int]] = {}
+    free = set(unsettled)
+    while left_s() > 0.05 and size(free) <= _CPSAT_MAX_CANDIDATES:
+        chosen, cliques = _resolve(
+            prep,
+            st,
+            candidates_of,
+            big,
+            chosen,
+            room_used,
+            free,
+            time_limit_s=left_s(),
+            workers=workers,
+            seed=seed,
+        )
         if _value(prep, chosen, big) >= bound_value:
-            return chosen
-        grown = free | {r for k in members for r in requests_in[k]}
+            break
+        if not requests_in:
+            for r in component:
+                for c in candidates_of[r]:
+                    for k in range(int(st.lo[c]), int(st.hi[c])):
+                        requests_in.setdefault(k, set()).add(r)
+        grown = free | {r for k in cliques for r in requests_in[k]}
         if grown == free:
-            return chosen
+            break
         free = grown
+    return chosen
 
 
 def _relaxed(
@@ -414,7 +576,7 @@ def _relaxed(
     candidates_of: dict[int, list[int]],
     big: int,
 ) -> _Part:
-    """Bound and answer without the LP: a min-cost flow over a relaxation, then repair.
+    """Bound and answer without any LP: a min-cost flow over a relaxation, then repair.
 
     Each candidate keeps only its most crowded clique among the first, middle and last of
     its run; dropping constraints only raises the optimum, so the flow's value is a bound.
@@ -445,21 +607,31 @@ def _solve_hard(
     cand = prep.candidates
     big = 1 + sum(int(cand.walk_m[candidates_of[r][-1]]) for r in component)
     total_weight = sum(int(prep.weight[r]) for r in component)
-    solved = _solve_lp(prep, st, component, candidates_of, big, time_limit_s)
+    n_candidates = sum(len(candidates_of[r]) for r in component)
+    # The simplex is exact and often integral but grows ~n^1.9; past half the budget the
+    # first-order method takes over (measured: 50k requests in 60 s against GLOP's ~4 min).
+    first_order = _lp_seconds(n_candidates) > 0.5 * time_limit_s
+    lp_share_s = 0.75 * time_limit_s if first_order else time_limit_s
+    solved = _solve_lp(
+        prep,
+        st,
+        component,
+        candidates_of,
+        big,
+        lp_share_s,
+        first_order=first_order,
+        workers=workers,
+    )
     if solved is None:
         return _relaxed(prep, st, component, candidates_of, big)
-    bound_value, x = solved
-    ones = {c for c, v in x.items() if v > 1 - _INTEGRAL_TOLERANCE}
-    preferred = {int(cand.request[c]): c for c in ones}
-    fractional = any(_INTEGRAL_TOLERANCE < v < 1 - _INTEGRAL_TOLERANCE for v in x.values())
+    # At most one candidate per request can exceed one half.
+    preferred = {int(cand.request[c]): c for c, v in solved.x.items() if v > 0.5}
     chosen = _repair(prep, st, component, candidates_of, preferred)
+    margin = 0.05 if first_order else _INTEGRAL_TOLERANCE
+    unsettled = {int(cand.request[c]) for c, v in solved.x.items() if margin < v < 1 - margin}
+    unsettled.update(r for r in preferred if r not in chosen)
     left_s = time_limit_s - (time.perf_counter() - started)
-    if fractional and left_s > 0.1:
-        unsettled = {
-            int(cand.request[c])
-            for c, v in x.items()
-            if _INTEGRAL_TOLERANCE < v < 1 - _INTEGRAL_TOLERANCE
-        }
+    if unsettled and left_s > 0.1:
         chosen = _polish(
             prep,
             st,
@@ -468,12 +640,12 @@ def _solve_hard(
             big,
             chosen,
             unsettled,
-            bound_value,
+            solved.value,
             time_limit_s=left_s,
             workers=workers,
             seed=seed,
         )
-    return _lexicographic(prep, chosen, bound_value, big, total_weight)
+    return _lexicographic(prep, chosen, solved.value, big, total_weight)
 
 
 def _colour(prep: Prepared, chosen: dict[int, int]) -> list[tuple[int, int]]:

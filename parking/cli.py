@@ -138,5 +138,15 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+def _add_package_commands() -> None:
+    # Each package owns its commands; the ``parking`` group only gathers them.
+    from allocator.cli import allocate_file
+
+    cli.add_command(allocate_file)
+
+
+_add_package_commands()
+
+
 def main() -> None:
     cli()

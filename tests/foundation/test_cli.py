@@ -84,3 +84,17 @@ async def test_seed_demo_is_idempotent_and_tells_the_shuibei_story(
         "SELECT name FROM buildings WHERE district_place_id = 'b-wanshan-p2'"
     )
     assert "Wanshan" in park
+
+
+def test_package_commands_are_part_of_the_parking_command(tmp_path) -> None:
+    example = REPO_ROOT.parent / "shared" / "allocator" / "examples" / "weight-wins.json"
+    out = tmp_path / "solution.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "parking", "allocate-file", str(example), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"served_weight": 2' in out.read_text()

@@ -624,6 +624,23 @@ def _solve_hard(
     )
     if solved is None:
         return _relaxed(prep, st, component, candidates_of, big)
+    bound_value = solved.value
+    if first_order:
+        # PDLP's iterate is near-optimal but blurred; the simplex over the candidates it
+        # uses at all is small and returns a vertex, usually integral, to start from.
+        kept = {r: [c for c in candidates_of[r] if solved.x[c] > 1e-3] for r in component}
+        kept = {r: cs for r, cs in kept.items() if cs}
+        vertex = _solve_lp(
+            prep,
+            st,
+            list(kept),
+            kept,
+            big,
+            max(0.1, 0.9 * time_limit_s - (time.perf_counter() - started)),
+        )
+        if vertex is not None:
+            solved = vertex
+            first_order = False
     # At most one candidate per request can exceed one half.
     preferred = {int(cand.request[c]): c for c, v in solved.x.items() if v > 0.5}
     chosen = _repair(prep, st, component, candidates_of, preferred)
@@ -640,12 +657,12 @@ def _solve_hard(
             big,
             chosen,
             unsettled,
-            solved.value,
+            bound_value,
             time_limit_s=left_s,
             workers=workers,
             seed=seed,
         )
-    return _lexicographic(prep, chosen, solved.value, big, total_weight)
+    return _lexicographic(prep, chosen, bound_value, big, total_weight)
 
 
 def _colour(prep: Prepared, chosen: dict[int, int]) -> list[tuple[int, int]]:

@@ -43,8 +43,8 @@ SHANGHAI = timezone(timedelta(hours=8))
 NIGHT = date(2026, 11, 28)
 METRES_PER_DEGREE_LAT = 111_195.0
 # Time limit per size: the targets are 5 s for 2k and 60 s for 20k; 50k must finish in
-# 120 s, which includes the instance load in the subprocess.
-TIME_LIMIT_S = {1_000: 5.0, 2_000: 4.0, 10_000: 30.0, 20_000: 50.0, 50_000: 100.0}
+# 120 s, which leaves room for loading the 40 MB instance in the subprocess.
+TIME_LIMIT_S = {1_000: 5.0, 2_000: 5.0, 10_000: 30.0, 20_000: 50.0, 50_000: 100.0}
 
 
 def _at(minutes_after_18: int) -> str:
@@ -164,6 +164,11 @@ def generate_night(n_requests: int, seed: int) -> dict[str, object]:
 
 def _run_one(path: Path, method: str, time_limit_s: float, workers: int, seed: int) -> None:
     """Subprocess body: solve, validate, print one JSON line with the figures."""
+    # Run as a script, this file's folder comes first on sys.path and its name would
+    # shadow the `allocator` package.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    sys.path.insert(0, str(ROOT))
     from allocator import check, first_come_first_served, load_instance, solve
 
     started = time.perf_counter()
@@ -245,13 +250,21 @@ def main() -> None:
         path = OUT_DIR / f"night-{size}-seed{args.seed}.json"
         path.write_text(json.dumps(night))
         limit = args.time_limit or TIME_LIMIT_S.get(size, 60.0)
+        solver_bound = None
         for method in ("solver", "greedy"):
             f = _measure(path, method, limit, args.workers, args.seed)
-            gap = (f["bound_weight"] - f["served_weight"]) / max(1, f["bound_weight"])
+            if method == "solver":
+                solver_bound = f["bound_weight"]
+                bound = f"{f['bound_weight']}"
+                walk_bound = f"{f['bound_walk_m']}"
+            else:
+                # The baseline proves nothing; its gap is measured against the solver's bound.
+                bound = walk_bound = "-"
+            gap = (solver_bound - f["served_weight"]) / max(1, solver_bound)
             print(
                 f"| {size} | {len(night['spaces'])} | {method} | {f['status']} | "
-                f"{f['served_weight']} | {f['bound_weight']} | {100 * gap:.3f} % | "
-                f"{f['walk_m']} | {f['bound_walk_m']} | {f['assigned']} | {f['solve_s']} | "
+                f"{f['served_weight']} | {bound} | {100 * gap:.3f} % | "
+                f"{f['walk_m']} | {walk_bound} | {f['assigned']} | {f['solve_s']} | "
                 f"{f['wall_s']} | {f['peak_rss_mib']} |",
                 flush=True,
             )

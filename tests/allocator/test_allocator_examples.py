@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from allocator import check, first_come_first_served, load_instance, solve
-from tests.allocator.nights import shared_dir
+from tests.allocator.nights import night, request, shared_dir, space
 
 EXPECTED_PATH = shared_dir() / "allocator" / "examples" / "expected.json"
 EXPECTED = json.loads(EXPECTED_PATH.read_text()) if EXPECTED_PATH.exists() else {}
@@ -41,3 +41,20 @@ def test_greedy_baseline_is_valid_and_never_better(name: str, examples_dir: Path
         best["served_weight"],
         -best["walk_m"],
     )
+
+
+def test_empty_and_unservable_nights_are_optimal_and_valid() -> None:
+    for doc in (
+        night([], []),
+        night([space("S1")], []),
+        night([], [request("R1")]),
+        night([space("S1", available=[])], [request("R1")]),
+    ):
+        instance = load_instance(doc)
+        for answer in (
+            solve(instance, time_limit_s=5, workers=1, seed=0),
+            first_come_first_served(instance),
+        ):
+            check(instance, answer)
+            assert answer.objective.served_weight == 0
+        assert solve(instance, time_limit_s=5, workers=1, seed=0).status == "optimal"

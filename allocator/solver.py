@@ -627,17 +627,16 @@ def _solve_hard(
     bound_value = solved.value
     if first_order:
         # PDLP's iterate is near-optimal but blurred; the simplex over the candidates it
-        # uses at all is small and returns a vertex, usually integral, to start from.
-        kept = {r: [c for c in candidates_of[r] if solved.x[c] > 1e-3] for r in component}
-        kept = {r: cs for r, cs in kept.items() if cs}
-        vertex = _solve_lp(
-            prep,
-            st,
-            list(kept),
-            kept,
-            big,
-            max(0.1, 0.9 * time_limit_s - (time.perf_counter() - started)),
-        )
+        # clearly uses is small and returns a vertex, usually integral, to start from
+        # (measured at 50k requests: x > 0.02 keeps 12 % of the candidates and an LP
+        # value within one unit of weight of the bound; x > 1e-3 did not finish in 29 s).
+        left_s = 0.9 * time_limit_s - (time.perf_counter() - started)
+        for threshold in (0.02, 0.1, 0.3):
+            kept = {r: [c for c in candidates_of[r] if solved.x[c] > threshold] for r in component}
+            kept = {r: cs for r, cs in kept.items() if cs}
+            if 2 * _lp_seconds(sum(len(cs) for cs in kept.values())) <= left_s:
+                break
+        vertex = _solve_lp(prep, st, list(kept), kept, big, max(0.1, left_s))
         if vertex is not None:
             solved = vertex
             first_order = False

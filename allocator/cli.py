@@ -41,7 +41,7 @@ __all__ = ["allocate_file"]
     default=2,
     show_default=True,
     type=click.IntRange(min=1),
-    help="CP-SAT worker threads.",
+    help="Solver threads (CP-SAT workers, PDLP threads).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Random seed, for reproducible runs."

@@ -137,8 +137,10 @@ def _from_crash(request: Request, exc: Exception) -> Response:
 
 
 _DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.exceptions.OperatorInterventionError,  # 57P: shutdown, terminated, starting up
+    asyncpg.exceptions.InvalidCatalogNameError,  # the database is gone
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,  # login refused
     asyncpg.TooManyConnectionsError,
     asyncpg.InterfaceError,
     ConnectionError,

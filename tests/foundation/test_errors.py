@@ -103,6 +103,11 @@ async def test_ready_reports_an_unreachable_database(pg_server_dsn: str) -> None
             body = assert_problem(await client.get("/ready"), 503, "database-unreachable")
             assert "unreachable" in body["type"]
             assert (await client.get("/health")).status_code == 200
+            # Endpoints that need the database answer 503, not a crash.
+            login = await client.post(
+                "/auth/token", json={"email": "a@example.com", "password": "x"}
+            )
+            assert_problem(login, 503, "database-unavailable")
     finally:
         await drop_database(pg_server_dsn, name)
 

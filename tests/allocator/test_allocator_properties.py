@@ -193,8 +193,12 @@ def test_greedy_answers_validate_and_never_beat_the_solver(doc: dict[str, Any]) 
     )
 
 
+# A bench night with a component that needs the LP (not just flows), solved in ~0.5 s.
+LP_NIGHT = (1000, 1)
+
+
 def test_generated_night_is_solved_optimally_and_validates(bench_module: ModuleType) -> None:
-    instance = load_instance(bench_module.generate_night(600, 3))
+    instance = load_instance(bench_module.generate_night(*LP_NIGHT))
     solution = solve(instance, time_limit_s=20, workers=2, seed=0)
     check(instance, solution)
     assert solution.status == "optimal"
@@ -206,13 +210,14 @@ def test_generated_night_is_solved_optimally_and_validates(bench_module: ModuleT
 def test_too_short_a_time_limit_still_gives_a_valid_answer_and_true_bound(
     bench_module: ModuleType,
 ) -> None:
-    instance = load_instance(bench_module.generate_night(600, 3))
+    instance = load_instance(bench_module.generate_night(*LP_NIGHT))
     optimum = solve(instance, time_limit_s=20, workers=2, seed=0)
     rushed = solve(instance, time_limit_s=0.001, workers=2, seed=0)
     check(instance, rushed)
+    assert rushed.status == "feasible", "precondition: the time limit cut the solve short"
     # The bound is a proven one: never below the true optimum.
     assert (rushed.bound.served_weight, -rushed.bound.walk_m) >= (
         optimum.objective.served_weight,
         -optimum.objective.walk_m,
     )
-    assert rushed.objective.served_weight >= 0.95 * optimum.objective.served_weight
+    assert rushed.objective.served_weight >= 0.9 * optimum.objective.served_weight

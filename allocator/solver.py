@@ -531,13 +531,18 @@ def _polish(
     def size(requests: set[int] | list[int]) -> int:
         return sum(len(candidates_of[r]) for r in requests)
 
-    if size(unsettled) > _CPSAT_MAX_CANDIDATES:
-        ordered = sorted(unsettled, key=lambda r: (float(prep.lat[r]), float(prep.lon[r])))
+    def chunked(ordered: list[int]) -> list[set[int]]:
+        """Consecutive runs of ``ordered``, each within a quarter of CP-SAT's candidate budget."""
         chunks: list[set[int]] = [set()]
         for r in ordered:
             if size(chunks[-1]) + len(candidates_of[r]) > _CPSAT_MAX_CANDIDATES // 4:
                 chunks.append(set())
             chunks[-1].add(r)
+        return chunks
+
+    if size(unsettled) > _CPSAT_MAX_CANDIDATES:
+        ordered = sorted(unsettled, key=lambda r: (float(prep.lat[r]), float(prep.lon[r])))
+        chunks = chunked(ordered)
         for i, chunk in enumerate(chunks):
             if left_s() < 0.05:
                 break
@@ -586,12 +591,7 @@ def _polish(
     # Time left: sweep CP-SAT over spatial chunks of the whole component, each against
     # the room the others leave (a large-neighbourhood search); mostly shortens walks.
     ordered = sorted(component, key=lambda r: (round(float(prep.lat[r]) / 0.005), prep.lon[r]))
-    chunks = [set()]
-    for r in ordered:
-        if size(chunks[-1]) + len(candidates_of[r]) > _CPSAT_MAX_CANDIDATES // 4:
-            chunks.append(set())
-        chunks[-1].add(r)
-    for chunk in chunks:
+    for chunk in chunked(ordered):
         if left_s() < 0.2:
             break
         chosen, _ = _resolve(

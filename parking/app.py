@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 _STATIC_DIR = Path(__file__).parent / "static"
 
 
-@get("/", include_in_schema=False, exclude_from_auth=True)
+@get("/", include_in_schema=False)  # public: see the exclude list in parking.security
 async def index() -> dict[str, str]:
     return {"service": "shared-parking", "docs": "/schema", "health": "/health", "ready": "/ready"}
 

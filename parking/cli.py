@@ -35,11 +35,10 @@ def _settings_with_database() -> Settings:
 
 def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     async def run() -> T:
-        from parking.db import _init_connection
+        from parking.db import connect
 
-        conn = await asyncpg.connect(settings.database_url)
+        conn = await connect(settings.database_url)
         try:
-            await _init_connection(conn)
             return await work(conn)
         finally:
             await conn.close()

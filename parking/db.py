@@ -14,7 +14,7 @@ import asyncpg
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-__all__ = ["DbConnection", "create_pool", "provide_transaction"]
+__all__ = ["DbConnection", "connect", "create_pool", "provide_transaction"]
 
 # What a handler declares to receive the request's transaction: ``conn: DbConnection``.
 DbConnection: TypeAlias = NamedDependency[asyncpg.Connection]
@@ -25,6 +25,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
     )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection set up like the pool's (for the CLI and scripts)."""
+    conn = await asyncpg.connect(
+        dsn, server_settings={"application_name": "parking", "timezone": "UTC"}
+    )
+    await _init_connection(conn)
+    return conn
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

@@ -27,7 +27,7 @@ from litestar.testing import AsyncTestClient
 from redis import Redis
 
 from parking.app import create_app
-from parking.db import _init_connection
+from parking.db import connect
 from parking.migrate import apply_migrations
 from parking.settings import Settings
 
@@ -52,30 +52,38 @@ def with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+def _postgres_source() -> tuple[str, str | None]:
+    """(label, DSN) of the PostgreSQL to use; no DSN means: start the embedded one."""
+    configured = os.environ.get("PARKING_DATABASE_URL")
+    if configured:
+        return "PARKING_DATABASE_URL", configured
+    if _answers("127.0.0.1", 5432):
+        return "127.0.0.1:5432", LOCAL_POSTGRES
+    return "embedded (pgserver)", None
+
+
+def _redis_source() -> tuple[str, str | None]:
+    """(label, URL) of the Redis to use; no URL means: start a redis-server."""
+    configured = os.environ.get("PARKING_REDIS_URL")
+    if configured:
+        return "PARKING_REDIS_URL", configured
+    if _answers("127.0.0.1", 6379):
+        return "127.0.0.1:6379", LOCAL_REDIS
+    return "started by the suite on a free port", None
+
+
 def pytest_report_header() -> list[str]:
-    if os.environ.get("PARKING_DATABASE_URL"):
-        postgres = "PARKING_DATABASE_URL"
-    elif _answers("127.0.0.1", 5432):
-        postgres = "127.0.0.1:5432"
-    else:
-        postgres = "embedded (pgserver)"
-    if os.environ.get("PARKING_REDIS_URL"):
-        redis = "PARKING_REDIS_URL"
-    elif _answers("127.0.0.1", 6379):
-        redis = "127.0.0.1:6379"
-    else:
-        redis = "started by the suite on a free port"
+    postgres, _ = _postgres_source()
+    redis, _ = _redis_source()
     return [f"parking: PostgreSQL {postgres}; Redis {redis}; run id {RUN_ID}"]
 
 
 @pytest.fixture(scope="session")
 def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A DSN of a PostgreSQL server on which the suite may create databases."""
-    configured = os.environ.get("PARKING_DATABASE_URL")
-    if configured:
-        yield configured
-    elif _answers("127.0.0.1", 5432):
-        yield LOCAL_POSTGRES
+    _, dsn = _postgres_source()
+    if dsn is not None:
+        yield dsn
     else:
         import pgserver
 
@@ -85,17 +93,13 @@ def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.cleanup()
 
 
-async def _admin(dsn: str) -> asyncpg.Connection:
-    return await asyncpg.connect(dsn)
-
-
 @pytest.fixture(scope="session")
 def template_db(pg_server_dsn: str) -> Iterator[str]:
     """Name of the template database, built once per run by the real migrations."""
     name = f"parking_test_{RUN_ID}_tmpl"
 
     async def build() -> None:
-        admin = await _admin(pg_server_dsn)
+        admin = await asyncpg.connect(pg_server_dsn)
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
         finally:
@@ -107,7 +111,7 @@ def template_db(pg_server_dsn: str) -> Iterator[str]:
             await conn.close()
 
     async def drop_all() -> None:
-        admin = await _admin(pg_server_dsn)
+        admin = await asyncpg.connect(pg_server_dsn)
         try:
             rows = await admin.fetch(
                 "SELECT datname FROM pg_database WHERE datname LIKE $1", f"parking_test_{RUN_ID}_%"
@@ -129,7 +133,7 @@ async def create_database(pg_server_dsn: str, template: str | None) -> tuple[str
     """Create a fresh database (a child of ``template``, or empty) and return (name, dsn)."""
     name = f"parking_test_{RUN_ID}_{next(_counter)}"
     source = f' TEMPLATE "{template}"' if template else " TEMPLATE template0"
-    admin = await _admin(pg_server_dsn)
+    admin = await asyncpg.connect(pg_server_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"{source}')
     finally:
@@ -138,7 +142,7 @@ async def create_database(pg_server_dsn: str, template: str | None) -> tuple[str
 
 
 async def drop_database(pg_server_dsn: str, name: str) -> None:
-    admin = await _admin(pg_server_dsn)
+    admin = await asyncpg.connect(pg_server_dsn)
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -169,8 +173,7 @@ def empty_db_dsn(pg_server_dsn: str) -> Iterator[str]:
 @pytest.fixture
 async def conn(db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to this test's database, for arranging and checking."""
-    connection = await asyncpg.connect(db_dsn)
-    await _init_connection(connection)
+    connection = await connect(db_dsn)
     yield connection
     await connection.close()
 
@@ -194,12 +197,9 @@ def redis_server_binary() -> str:
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Redis: the configured one, the local one, or one this run starts."""
-    configured = os.environ.get("PARKING_REDIS_URL")
-    if configured:
-        yield configured
-        return
-    if _answers("127.0.0.1", 6379):
-        yield LOCAL_REDIS
+    _, url = _redis_source()
+    if url is not None:
+        yield url
         return
     port = _free_port()
     binary = redis_server_binary()

@@ -118,7 +118,7 @@ async def test_ready_reports_pending_migrations(empty_db_dsn: str) -> None:
         assert "pending" in body["detail"]
 
 
-@pytest.mark.parametrize("path", ["/health", "/schema/openapi.json", "/schema"])
+@pytest.mark.parametrize("path", ["/", "/health", "/schema/openapi.json", "/schema"])
 async def test_public_paths_need_no_token(client: AsyncTestClient, path: str) -> None:
     assert (await client.get(path)).status_code == 200
 

@@ -1,0 +1,100 @@
+"""Which shared spaces are free for a time: the one definition search, booking,
+passes, availability messages and the allocator all use.
+
+A space is free for ``[start, end)`` when it is shared, has every needed
+feature, and no active claim (reservation or pass night) on it overlaps the
+interval. Both queries are answered from the exclusion constraint's GiST index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from typing import NamedTuple
+
+import asyncpg
+
+__all__ = ["ACTIVE_STATUSES", "Interval", "free_space_counts", "free_space_ids"]
+
+# Statuses that hold a space; the exclusion constraint uses the same list.
+ACTIVE_STATUSES = ("held", "confirmed", "checked_in")
+
+
+class Interval(NamedTuple):
+    """A half-open interval ``[start, end)`` of one building's spaces."""
+
+    building_id: int
+    start: dt.datetime
+    end: dt.datetime
+
+
+_FREE_COUNTS = """
+SELECT q.building_id, count(s.id) AS free
+FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS q (building_id, starts, ends)
+JOIN spaces s ON s.building_id = q.building_id AND s.shared AND s.features @> $4::text[]
+WHERE NOT EXISTS (
+    SELECT 1 FROM reservations r
+    WHERE r.space_id = s.id
+      -- the same predicate as the exclusion constraint, so its partial index serves it
+      AND r.status IN ('held', 'confirmed', 'checked_in')
+      AND r.stay && tstzrange(q.starts, q.ends)
+)
+GROUP BY q.building_id
+"""
+
+_FREE_IDS = """
+SELECT s.id
+FROM spaces s
+WHERE s.building_id = $1 AND s.shared AND s.features @> $4::text[]
+  AND ($5::bigint IS NULL OR s.id = $5)
+  AND NOT EXISTS (
+    SELECT 1 FROM reservations r
+    WHERE r.space_id = s.id
+      AND r.status IN ('held', 'confirmed', 'checked_in')
+      AND r.stay && tstzrange($2, $3)
+  )
+-- Spaces with fewer features first, so EV and large spaces stay for those who need
+-- them; random among equals, so concurrent bookings rarely reach for the same one.
+ORDER BY cardinality(s.features), random()
+LIMIT $6
+"""
+
+
+async def free_space_counts(
+    conn: asyncpg.Connection, intervals: Sequence[Interval], needs: Collection[str] = ()
+) -> dict[int, int]:
+    """Free spaces per building for each building's interval (0 for a building with none).
+
+    A building listed twice gets the count of its last interval; callers pass one
+    interval per building.
+    """
+    if not intervals:
+        return {}
+    rows = await conn.fetch(
+        _FREE_COUNTS,
+        [i.building_id for i in intervals],
+        [i.start for i in intervals],
+        [i.end for i in intervals],
+        sorted(needs),
+    )
+    counts = {i.building_id: 0 for i in intervals}
+    counts.update({r["building_id"]: r["free"] for r in rows})
+    return counts
+
+
+async def free_space_ids(
+    conn: asyncpg.Connection,
+    building_id: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    needs: Collection[str] = (),
+    *,
+    space_id: int | None = None,
+    limit: int = 20,
+) -> list[int]:
+    """Up to ``limit`` free spaces of a building for ``[start, end)``, best to take first.
+
+    With ``space_id``, only that space (if it is free and qualifies).
+    """
+    rows = await conn.fetch(_FREE_IDS, building_id, start, end, sorted(needs), space_id, limit)
+    return [r["id"] for r in rows]

@@ -86,8 +86,9 @@ def quote(
     ``plan`` must be the version in force that night (``plan_in_force``); the stay must lie
     within the night's window ``[window_start, window_end]`` and the window must start on
     ``night`` in ``tz``. Per use: one line, the flat fee for the night's entry, whatever
-    the length of the stay. Monthly: nights are not sold one by one, so this raises
-    ``NotBookable``; sell a pass priced by ``pass_price`` instead.
+    the length of the stay. Monthly: passes are the product (``pass_price``); a single
+    night (a night a holder released, a space no pass holds) is sold at the plan's
+    per-use fee when the plan sets one, and otherwise this raises ``NotBookable``.
     """
     _require_aware(window_start=window_start, window_end=window_end, arrive=arrive, depart=depart)
     _require_usable(plan, night)
@@ -95,12 +96,12 @@ def quote(
         raise ValueError(f"the window starting {window_start.isoformat()} is not night {night}")
     if not window_start <= arrive < depart <= window_end:
         raise ValueError("the stay must start before it ends and lie within the night's window")
-    if plan.mode is PlanMode.MONTHLY:
+    if plan.per_use_fee_fen is None:
+        # Only a monthly plan may leave the per-use fee unset (PricePlan checks it).
         raise NotBookable(
             f"building {plan.building_id} sells monthly passes on night {night.isoformat()}, "
             "not single nights"
         )
-    assert plan.per_use_fee_fen is not None  # guaranteed by PricePlan for per_use plans
     line = QuoteLine(
         kind=ChargeKind.PER_USE,
         amount_fen=plan.per_use_fee_fen,

@@ -80,6 +80,13 @@ def test_a_monthly_plan_sells_no_single_night() -> None:
         quote(MONTHLY, NIGHT, WINDOW_START, WINDOW_END, WINDOW_START, WINDOW_END)
 
 
+def test_a_monthly_plan_with_a_per_use_fee_sells_single_nights_at_that_fee() -> None:
+    # Released pass nights go back to per-use supply (DESIGN.md, Pricing).
+    plan = MONTHLY.model_copy(update={"per_use_fee_fen": 1500})
+    q = quote(plan, NIGHT, WINDOW_START, WINDOW_END, WINDOW_START, WINDOW_END)
+    assert [(line.kind, line.amount_fen) for line in q.lines] == [(ChargeKind.PER_USE, 1500)]
+
+
 @pytest.mark.parametrize(
     ("arrive", "depart"),
     [

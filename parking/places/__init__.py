@@ -1,0 +1,1 @@
+"""Buildings (places) and their spaces, who manages them, and search for free spaces."""

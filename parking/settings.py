@@ -50,6 +50,12 @@ class Settings(BaseSettings):
 
     debug: bool = False
 
+    max_vehicles_per_resident: int = Field(default=3, ge=1, le=20)
+    """How many vehicles one verified resident may register."""
+
+    availability_horizon_nights: int = Field(default=7, ge=0, le=62)
+    """Nights after tonight whose availability is published to the district platform."""
+
     district_url: str | None = None
     """Base URL of the district platform. Unset: sync with the platform is off."""
 

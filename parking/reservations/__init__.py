@@ -1,0 +1,1 @@
+"""Reservations: booking a space for a night, their states, and the claims passes make."""

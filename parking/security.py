@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 from pwdlib import PasswordHash
@@ -23,6 +24,7 @@ __all__ = [
     "Role",
     "build_jwt_auth",
     "hash_password",
+    "optional_bearer_user",
     "requires_role",
     "verify_password",
 ]
@@ -53,6 +55,10 @@ class AuthUser:
 async def _user_from_token(
     token: Token, connection: ASGIConnection[Any, Any, Any, Any]
 ) -> AuthUser | None:
+    return _auth_user(token)
+
+
+def _auth_user(token: Token) -> AuthUser | None:
     role = token.extras.get("role")
     if role not in ROLES:
         return None
@@ -60,6 +66,33 @@ async def _user_from_token(
         return AuthUser(id=int(token.sub), role=role)
     except ValueError:
         return None
+
+
+def optional_bearer_user(
+    jwt_auth: JWTAuth[AuthUser, Token], authorization: str | None
+) -> AuthUser | None:
+    """The caller of a valid ``Authorization: Bearer`` token, else None (no or bad token).
+
+    For routes excluded from the JWT middleware that also accept another credential.
+    """
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not encoded.strip():
+        return None
+    try:
+        token = jwt_auth.token_cls.decode(
+            encoded_token=encoded.strip(),
+            secret=jwt_auth.token_secret,
+            algorithm=jwt_auth.algorithm,
+            audience=jwt_auth.accepted_audiences,
+            issuer=jwt_auth.accepted_issuers,
+            require_claims=jwt_auth.require_claims,
+            verify_exp=jwt_auth.verify_expiry,
+            verify_nbf=jwt_auth.verify_not_before,
+            strict_audience=jwt_auth.strict_audience,
+        )
+    except NotAuthorizedException:
+        return None
+    return _auth_user(token)
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
@@ -76,6 +109,8 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
             "^/static/",
             "^/auth/register$",
             "^/auth/token$",
+            # The gate takes a gate key or a bearer token: see ``optional_bearer_user``.
+            "^/gate/",
         ],
     )
 

@@ -19,6 +19,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
+from parking.windows import CalendarMissing
+
 __all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "problem_details_plugin"]
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,14 @@ def _from_integrity_error(
     )
 
 
+def _from_calendar_missing(request: Request, exc: CalendarMissing) -> Response:
+    detail = (
+        f"The holiday calendar for {exc.year} has not been entered; an admin must enter "
+        f"that year's official calendar before its working days and rest days are known."
+    )
+    return _respond(request, Problem(409, "calendar-missing", detail, extra={"year": exc.year}))
+
+
 def _from_database_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", type(exc).__name__)
     problem = Problem(
@@ -159,6 +169,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
     handlers: dict[type[Exception] | int, Any] = {
         HTTPException: _from_http_exception,
         asyncpg.IntegrityConstraintViolationError: _from_integrity_error,
+        CalendarMissing: _from_calendar_missing,
         Exception: _from_crash,
     }
     for exc_type in _DATABASE_UNAVAILABLE:

@@ -48,6 +48,13 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str]] = {
     "users_email_key": ("email-taken", "An account with this email already exists."),
     "buildings_district_place_id_key": ("place-id-taken", "This district place id is in use."),
     "spaces_building_label_key": ("space-label-taken", "This building already has that label."),
+    "compounds_name_key": ("compound-name-taken", "A compound with this name already exists."),
+    "residencies_whitelist_key": (
+        "residence-taken",
+        "Another account is verified for this residence.",
+    ),
+    "residencies_pkey": ("already-verified", "This account is already verified."),
+    "vehicles_plate_key": ("plate-taken", "This plate is already registered."),
 }
 
 

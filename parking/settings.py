@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     district_secret: SecretStr | None = None
     """Shared Standard Webhooks secret (``whsec_...``) for both directions."""
 
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+    """How long an Idempotency-Key and its first answer are kept (at least a day)."""
+
+    hold_minutes: int | None = Field(default=None, gt=0)
+    """Set: a booking starts ``held`` for this long and must be confirmed; unset: confirmed."""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -28,6 +28,12 @@ from parking.embedded import start_embedded_postgres
 from parking.errors import exception_handlers, problem_details_plugin
 from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
+from parking.residents.controllers import (
+    CompoundAdminController,
+    ResidentController,
+    VehicleController,
+    WhitelistAdminController,
+)
 from parking.security import build_jwt_auth
 from parking.settings import Settings
 
@@ -84,6 +90,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AuthController,
             AccountAdminController,
+            CompoundAdminController,
+            WhitelistAdminController,
+            ResidentController,
+            VehicleController,
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),

@@ -48,3 +48,49 @@ def assert_problem(response, status: int, type_: str) -> dict:
     assert body["detail"]
     assert body["instance"]
     return body
+
+
+async def make_verified_resident(
+    conn: asyncpg.Connection,
+    *,
+    plates: tuple[str, ...] = (),
+    compound: str = "测试花园 Test Gardens",
+    lat: float = 22.5655,
+    lon: float = 114.1287,
+) -> tuple[str, int]:
+    """A resident verified for a whitelist entry of its own, with ``plates`` registered.
+
+    Returns (email, user id); the plates are stored normalised, as the API would.
+    """
+    from parking.plates import parse_plate
+
+    email = await make_account(conn, "resident")
+    user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
+    compound_id = await conn.fetchval(
+        "INSERT INTO compounds (name, lat, lon) VALUES ($1, $2, $3)"
+        " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
+        compound,
+        lat,
+        lon,
+    )
+    phone = f"139{user_id:08d}"
+    whitelist_id = await conn.fetchval(
+        "INSERT INTO residence_whitelist (compound_id, unit, phone) VALUES ($1, $2, $3)"
+        " RETURNING id",
+        compound_id,
+        f"{user_id}栋 101",
+        phone,
+    )
+    await conn.execute("UPDATE users SET phone = $2 WHERE id = $1", user_id, phone)
+    await conn.execute(
+        "INSERT INTO residencies (user_id, whitelist_id) VALUES ($1, $2)", user_id, whitelist_id
+    )
+    for raw in plates:
+        plate = parse_plate(raw)
+        await conn.execute(
+            "INSERT INTO vehicles (user_id, plate, new_energy) VALUES ($1, $2, $3)",
+            user_id,
+            plate.plate,
+            plate.new_energy,
+        )
+    return email, user_id

@@ -1,0 +1,1 @@
+"""Residents: compounds and the residence whitelist, verification, and residents' vehicles."""

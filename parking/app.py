@@ -23,11 +23,13 @@ from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
 from parking.accounts.controllers import AccountAdminController, AuthController
+from parking.calendar.controllers import CalendarAdminController
 from parking.db import create_pool, provide_transaction
 from parking.embedded import start_embedded_postgres
 from parking.errors import exception_handlers, problem_details_plugin
 from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
+from parking.offpeak.controllers import OffPeakController
 from parking.residents.controllers import (
     CompoundAdminController,
     ResidentController,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             HealthController,
             AuthController,
             AccountAdminController,
+            CalendarAdminController,
+            OffPeakController,
             CompoundAdminController,
             WhitelistAdminController,
             ResidentController,

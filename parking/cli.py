@@ -60,18 +60,35 @@ def cli(verbose: bool) -> None:
 @cli.command()
 def migrate() -> None:
     """Apply pending database migrations (safe to run from several processes at once)."""
-    from parking.migrate import MigrationError, apply_migrations
+    from parking.migrate import MigrationError, prepare_database
 
     settings = _settings_with_database()
     try:
-        applied = _with_connection(settings, apply_migrations)
+        prepared = _with_connection(settings, prepare_database)
     except MigrationError as exc:
         raise click.ClickException(str(exc)) from exc
-    if applied:
-        for m in applied:
-            click.echo(f"applied {m.version:04d}_{m.name}")
-    else:
+    for m in prepared.applied:
+        click.echo(f"applied {m.version:04d}_{m.name}")
+    if prepared.seeded_years:
+        years = prepared.seeded_years
+        click.echo(f"holiday calendar entered for {len(years)} years ({years[0]}-{years[-1]})")
+    if not prepared.applied and not prepared.seeded_years:
         click.echo("database is up to date")
+
+
+@cli.command("calendar-status")
+def calendar_status() -> None:
+    """List the years whose official holiday calendar is entered, and by whom."""
+    from parking.calendar.service import calendar_status as status
+
+    years = _with_connection(_settings_with_database(), status)
+    if not years:
+        click.echo("no year of the holiday calendar is entered; run `parking migrate`")
+    for y in years:
+        click.echo(
+            f"{y.year}  {y.source:7}  {y.holidays:3} holidays  {y.workdays:2} adjusted workdays"
+            f"  updated {y.updated_at:%Y-%m-%d}"
+        )
 
 
 @cli.command("create-admin")

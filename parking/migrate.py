@@ -19,9 +19,11 @@ __all__ = [
     "Migration",
     "MigrationError",
     "MigrationStatus",
+    "PreparedDatabase",
     "apply_migrations",
     "load_migrations",
     "migration_status",
+    "prepare_database",
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -57,6 +59,14 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDatabase:
+    """What ``prepare_database`` did: migrations applied and calendar years seeded."""
+
+    applied: list[Migration]
+    seeded_years: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +140,14 @@ async def apply_migrations(
         return pending
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+
+
+async def prepare_database(conn: asyncpg.Connection) -> PreparedDatabase:
+    """Apply pending migrations, then seed reference data (the holiday calendar's years).
+
+    The one way a database is made ready: ``parking migrate`` and the test template use it.
+    """
+    from parking.calendar.service import seed_calendar
+
+    applied = await apply_migrations(conn)
+    return PreparedDatabase(applied, await seed_calendar(conn))

@@ -28,7 +28,7 @@ from redis import Redis
 
 from parking.app import create_app
 from parking.db import connect
-from parking.migrate import apply_migrations
+from parking.migrate import prepare_database
 from parking.settings import Settings
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -106,7 +106,7 @@ def template_db(pg_server_dsn: str) -> Iterator[str]:
             await admin.close()
         conn = await asyncpg.connect(with_database(pg_server_dsn, name))
         try:
-            await apply_migrations(conn)
+            await prepare_database(conn)
         finally:
             await conn.close()
 

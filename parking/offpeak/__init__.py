@@ -1,0 +1,1 @@
+"""A building's sharing schedule: weekly off-peak rules, blackouts, and the windows they give."""

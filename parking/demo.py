@@ -81,10 +81,20 @@ _WHITELIST = (
 
 _FIND_USER = "SELECT id FROM users WHERE email = $1"
 _INSERT_BUILDING = """
-INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon, flat_fee_fen)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (district_place_id) DO NOTHING
 RETURNING id
+"""
+# The Shuibei deal: 10 CNY per night's entry, shared every night from 19:00 to 08:00.
+_DEMO_FLAT_FEE_FEN = 1000
+# Only for a building that has no rule yet, so a manager's own rules are never doubled.
+_INSERT_WINDOW = """
+INSERT INTO off_peak_rules (building_id, day_class, start_time, end_time, valid_from)
+SELECT b.id, 'every_day', '19:00', '08:00', '2026-01-01'
+FROM buildings b
+WHERE b.district_place_id = $1
+  AND NOT EXISTS (SELECT 1 FROM off_peak_rules r WHERE r.building_id = b.id)
 """
 _INSERT_SPACES = """
 INSERT INTO spaces (building_id, label, level, features)
@@ -123,15 +133,24 @@ async def _account_id(conn: asyncpg.Connection, account: DemoAccount) -> int:
 
 
 async def seed_demo(conn: asyncpg.Connection) -> tuple[DemoAccount, ...]:
-    """Seed accounts, buildings with their shared spaces, compounds and the whitelist."""
+    """Seed accounts, buildings with their shared spaces, nightly window and fee, compounds
+    and the whitelist."""
     async with conn.transaction():
         ids = {a.role: await _account_id(conn, a) for a in DEMO_ACCOUNTS}
         for place_id, name, address, lat, lon, spaces, ev in _BUILDINGS:
             building_id = await conn.fetchval(
-                _INSERT_BUILDING, place_id, ids["manager"], name, address, lat, lon
+                _INSERT_BUILDING,
+                place_id,
+                ids["manager"],
+                name,
+                address,
+                lat,
+                lon,
+                _DEMO_FLAT_FEE_FEN,
             )
             if building_id is not None:
                 await conn.execute(_INSERT_SPACES, building_id, spaces, ev)
+            await conn.execute(_INSERT_WINDOW, place_id)
         for name, lat, lon in _COMPOUNDS:
             await conn.fetchval(_INSERT_COMPOUND, name, lat, lon)
         await conn.executemany(_INSERT_WHITELIST, _WHITELIST)

@@ -154,6 +154,37 @@ def serve(host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@cli.command()
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    metavar="ISO",
+    help="Sweep as of this time (ISO 8601 with offset; default: now).",
+)
+def sweep(now_text: str | None) -> None:
+    """Expire stale holds, mark no-shows, purge old idempotency keys; print the counts."""
+    import datetime as dt
+
+    from parking.sweeps import run_sweeps
+
+    now = dt.datetime.now(dt.UTC)
+    if now_text is not None:
+        try:
+            now = dt.datetime.fromisoformat(now_text)
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"not an ISO 8601 time: {now_text}", param_hint="--now"
+            ) from exc
+        if now.tzinfo is None:
+            raise click.BadParameter("give the time with its offset", param_hint="--now")
+    settings = _settings_with_database()
+    counts = _with_connection(settings, lambda conn: run_sweeps(conn, now, settings))
+    click.echo(f"expired holds: {counts.expired_holds}")
+    click.echo(f"no-shows: {counts.no_shows}")
+    click.echo(f"purged idempotency keys: {counts.purged_idempotency_keys}")
+
+
 def _add_package_commands() -> None:
     # Each package owns its commands; the ``parking`` group only gathers them.
     from allocator.cli import allocate_file

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     hold_minutes: int | None = Field(default=None, gt=0)
     """Set: a booking starts ``held`` for this long and must be confirmed; unset: confirmed."""
 
+    arrival_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    """How long after its start a booking not checked in at the gate becomes a no-show."""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

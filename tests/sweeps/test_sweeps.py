@@ -1,0 +1,201 @@
+"""Sweeps: stale holds expire, missed arrivals become no-shows after the grace time only,
+pass nights are left alone, concurrent sweeps change each row once, and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+import sys
+from zoneinfo import ZoneInfo
+
+from parking.db import connect
+from parking.sweeps import expire_holds, mark_no_shows
+from tests.conftest import REPO_ROOT
+from tests.night_data import (
+    insert_reservation,
+    make_building,
+    make_resident,
+    outbox_rows,
+    random_plate,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 27, 21, 0, tzinfo=TZ)
+
+
+async def _statuses(conn) -> dict[int, str]:
+    return dict(await conn.fetch("SELECT id, status FROM reservations"))
+
+
+async def _reservation_messages(conn) -> dict[int, int]:
+    """Outbox messages per reservation id."""
+    counts: dict[int, int] = {}
+    for row in await outbox_rows(conn, "reservation"):
+        key = int(row["entity_key"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+async def _held(conn, building, space_index: int, expires: dt.datetime) -> int:
+    return await insert_reservation(
+        conn,
+        building_id=building.id,
+        space_id=building.space_ids[space_index],
+        plate=random_plate(),
+        start=NOW + dt.timedelta(hours=1),
+        end=NOW + dt.timedelta(hours=9),
+        status="held",
+        hold_expires_at=expires,
+    )
+
+
+async def test_holds_past_their_expiry_expire_and_others_stay(conn):
+    building = await make_building(conn, spaces=3)
+    stale = [await _held(conn, building, i, NOW - dt.timedelta(minutes=1 + i)) for i in (0, 1)]
+    fresh = await _held(conn, building, 2, NOW + dt.timedelta(minutes=5))
+
+    assert await expire_holds(conn, NOW, TZ) == 2
+    statuses = await _statuses(conn)
+    assert statuses == {stale[0]: "expired", stale[1]: "expired", fresh: "held"}
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM reservations WHERE status = 'expired' AND ended_at = $1", NOW
+        )
+        == 2
+    )
+    assert await _reservation_messages(conn) == {stale[0]: 1, stale[1]: 1}
+    assert await expire_holds(conn, NOW, TZ) == 0  # nothing left to do
+
+
+async def test_no_shows_only_after_the_grace_time_and_never_for_pass_nights(conn):
+    building = await make_building(conn, spaces=4)
+    resident = await make_resident(conn)
+
+    def booking(space: int, start: dt.datetime, status: str = "confirmed"):
+        return insert_reservation(
+            conn,
+            building_id=building.id,
+            space_id=building.space_ids[space],
+            plate=random_plate(),
+            start=start,
+            end=NOW + dt.timedelta(hours=9),
+            status=status,
+        )
+
+    missed = await booking(0, NOW - dt.timedelta(minutes=61))
+    within_grace = await booking(1, NOW - dt.timedelta(minutes=59))
+    arrived = await booking(2, NOW - dt.timedelta(hours=2), status="checked_in")
+    pass_id = await conn.fetchval(
+        "INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)"
+        " VALUES ($1, $2, $3, $4, '2026-11-01', 0) RETURNING id",
+        resident.user_id,
+        resident.vehicle_id,
+        resident.plate,
+        building.id,
+    )
+    pass_night = await conn.fetchval(
+        "INSERT INTO reservations (kind, pass_id, plate, building_id, space_id, night, stay,"
+        " status, source) VALUES ('pass_night', $1, $2, $3, $4, $5, tstzrange($6, $7),"
+        " 'confirmed', 'pass') RETURNING id",
+        pass_id,
+        resident.plate,
+        building.id,
+        building.space_ids[3],
+        NOW.date(),
+        NOW - dt.timedelta(hours=3),
+        NOW + dt.timedelta(hours=9),
+    )
+
+    assert await mark_no_shows(conn, NOW, 60, TZ) == 1
+    assert await _statuses(conn) == {
+        missed: "no_show",
+        within_grace: "confirmed",
+        arrived: "checked_in",
+        pass_night: "confirmed",
+    }
+    assert await _reservation_messages(conn) == {missed: 1}
+    # Two minutes later the second one is past its grace too.
+    assert await mark_no_shows(conn, NOW + dt.timedelta(minutes=2), 60, TZ) == 1
+    assert (await _statuses(conn))[within_grace] == "no_show"
+
+
+async def test_two_sweeps_at_once_change_every_row_exactly_once(conn, db_dsn):
+    building = await make_building(conn, spaces=1)
+    hours = 150
+    # One space, one hour after another: many stale holds, none overlapping.
+    ids = [
+        await insert_reservation(
+            conn,
+            building_id=building.id,
+            space_id=building.space_ids[0],
+            plate=random_plate(),
+            start=NOW + dt.timedelta(hours=h),
+            end=NOW + dt.timedelta(hours=h + 1),
+            night=(NOW + dt.timedelta(hours=h)).date(),
+            status="held",
+            hold_expires_at=NOW - dt.timedelta(minutes=1),
+        )
+        for h in range(hours)
+    ]
+    first, second = await connect(db_dsn), await connect(db_dsn)
+    try:
+        counts = await asyncio.gather(
+            expire_holds(first, NOW, TZ, batch_size=7),
+            expire_holds(second, NOW, TZ, batch_size=7),
+        )
+    finally:
+        await first.close()
+        await second.close()
+
+    assert sum(counts) == hours
+    assert set((await _statuses(conn)).values()) == {"expired"}
+    assert await _reservation_messages(conn) == dict.fromkeys(ids, 1)
+
+
+def _parking(*args: str, dsn: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARKING_")}
+    env["PARKING_DATABASE_URL"] = dsn
+    return subprocess.run(
+        [sys.executable, "-m", "parking", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+
+
+async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db_dsn):
+    building = await make_building(conn, spaces=3)
+    stale = await _held(conn, building, 0, NOW - dt.timedelta(minutes=1))
+    missed = await insert_reservation(
+        conn,
+        building_id=building.id,
+        space_id=building.space_ids[1],
+        plate=random_plate(),
+        start=NOW - dt.timedelta(hours=2),
+        end=NOW + dt.timedelta(hours=6),
+    )
+    user_id = await conn.fetchval(
+        "INSERT INTO users (email, password_hash, role) VALUES ('old-key@example.com', 'x',"
+        " 'resident') RETURNING id"
+    )
+    await conn.execute(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, response_status,"
+        " response_body, created_at) VALUES ($1, 'k', 'h', 201, '{}', $2)",
+        user_id,
+        NOW - dt.timedelta(hours=25),
+    )
+
+    done = _parking("sweep", "--now", NOW.isoformat(), dsn=db_dsn)
+    assert done.returncode == 0, done.stderr
+    assert "expired holds: 1" in done.stdout
+    assert "no-shows: 1" in done.stdout
+    assert "purged idempotency keys: 1" in done.stdout
+    assert await _statuses(conn) == {stale: "expired", missed: "no_show"}
+    assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
+
+    bad = _parking("sweep", "--now", "yesterday", dsn=db_dsn)
+    assert bad.returncode != 0 and "ISO 8601" in bad.stderr

@@ -11,6 +11,7 @@ import asyncpg
 
 from parking.accounts.schemas import NewAccount
 from parking.accounts.service import create_account
+from parking.plates import parse_plate
 
 __all__ = ["DEMO_ACCOUNTS", "DemoAccount", "seed_demo"]
 
@@ -113,6 +114,20 @@ INSERT INTO residence_whitelist (compound_id, unit, phone)
 SELECT id, $2, $3 FROM compounds WHERE name = $1
 ON CONFLICT (compound_id, unit, phone) DO NOTHING
 """
+# The demo resident is verified for her whitelist entry and has one car.
+_DEMO_RESIDENCE = ("贝丽花园", "3栋 502", "13800138001")
+_DEMO_PLATE = "粤B12345"
+_VERIFY_RESIDENT = """
+INSERT INTO residencies (user_id, whitelist_id)
+SELECT $1, w.id
+FROM residence_whitelist w JOIN compounds c ON c.id = w.compound_id
+WHERE c.name = $2 AND w.unit = $3 AND w.phone = $4
+ON CONFLICT DO NOTHING
+"""
+_INSERT_VEHICLE = """
+INSERT INTO vehicles (user_id, plate, new_energy) VALUES ($1, $2, $3)
+ON CONFLICT (plate) DO NOTHING
+"""
 
 
 async def _account_id(conn: asyncpg.Connection, account: DemoAccount) -> int:
@@ -133,8 +148,8 @@ async def _account_id(conn: asyncpg.Connection, account: DemoAccount) -> int:
 
 
 async def seed_demo(conn: asyncpg.Connection) -> tuple[DemoAccount, ...]:
-    """Seed accounts, buildings with their shared spaces, nightly window and fee, compounds
-    and the whitelist."""
+    """Seed accounts, buildings with their shared spaces, nightly window and fee, compounds,
+    the whitelist, and the demo resident's verification and car."""
     async with conn.transaction():
         ids = {a.role: await _account_id(conn, a) for a in DEMO_ACCOUNTS}
         for place_id, name, address, lat, lon, spaces, ev in _BUILDINGS:
@@ -154,4 +169,7 @@ async def seed_demo(conn: asyncpg.Connection) -> tuple[DemoAccount, ...]:
         for name, lat, lon in _COMPOUNDS:
             await conn.fetchval(_INSERT_COMPOUND, name, lat, lon)
         await conn.executemany(_INSERT_WHITELIST, _WHITELIST)
+        await conn.execute(_VERIFY_RESIDENT, ids["resident"], *_DEMO_RESIDENCE)
+        plate = parse_plate(_DEMO_PLATE)
+        await conn.execute(_INSERT_VEHICLE, ids["resident"], plate.plate, plate.new_energy)
     return DEMO_ACCOUNTS

@@ -55,6 +55,11 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str]] = {
     ),
     "residencies_pkey": ("already-verified", "This account is already verified."),
     "vehicles_plate_key": ("plate-taken", "This plate is already registered."),
+    "passes_plate_building_month": (
+        "pass-exists",
+        "This vehicle already has a pass at this building for that month.",
+    ),
+    "gate_sessions_open": ("session-open", "This car is already inside the building."),
 }
 
 

@@ -1,0 +1,141 @@
+"""HTTP endpoints for bookings: a resident's own, and a building's for its manager."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Controller, Request, Response, get, post
+from litestar.pagination import OffsetPagination
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+
+from parking.db import DbConnection
+from parking.idempotency import IDEMPOTENCY_KEY_HEADER, idempotent
+from parking.reservations import service
+from parking.reservations.model import ReservationStatus
+from parking.reservations.schemas import BookingRequest, ManagedReservation, ReservationOut
+from parking.security import AuthUser, requires_role
+
+__all__ = ["BuildingReservationController", "ReservationController"]
+
+_Request = Request[AuthUser, object, object]
+_Limit = Annotated[int, QueryParameter(ge=1, le=200)]
+_Offset = Annotated[int, QueryParameter(ge=0)]
+_IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY_HEADER,
+        required=False,
+        description="Required: a unique value per booking (a UUID); the same value on a "
+        "retry answers the first result again.",
+    ),
+]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ReservationController(Controller):
+    path = "/reservations"
+    tags = ["reservations"]
+    guards = [requires_role("resident")]
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Book a space for a night (needs an Idempotency-Key header)",
+        description="201 with the reservation; 409 `no-capacity` when the building is full.",
+    )
+    async def book(
+        self,
+        data: JSONBody[BookingRequest],
+        conn: DbConnection,
+        request: _Request,
+        idempotency_key: _IdempotencyKey = None,
+    ) -> Response[ReservationOut]:
+        settings = request.app.state.settings
+        user_id = request.user.id
+        return await idempotent(
+            conn,
+            request,
+            user_id=user_id,
+            key=idempotency_key,
+            body=data,
+            ttl_hours=settings.idempotency_ttl_hours,
+            run=lambda: service.book(conn, user_id, data, settings=settings, now=_now()),
+        )
+
+    @get("/", summary="Your reservations, latest first")
+    async def list_own(
+        self,
+        conn: DbConnection,
+        request: _Request,
+        night: FromQuery[dt.date | None] = None,
+        status: FromQuery[ReservationStatus | None] = None,
+        limit: _Limit = 50,
+        offset: _Offset = 0,
+    ) -> OffsetPagination[ReservationOut]:
+        return await service.list_own(
+            conn,
+            request.user.id,
+            night=night,
+            status=status,
+            limit=limit,
+            offset=offset,
+            tz=request.app.state.settings.tz,
+        )
+
+    @get("/{reservation_id:int}", summary="One of your reservations")
+    async def get_own(
+        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+    ) -> ReservationOut:
+        tz = request.app.state.settings.tz
+        return await service.get_own(conn, request.user.id, reservation_id, tz)
+
+    @post("/{reservation_id:int}/confirm", status_code=200, summary="Confirm a held booking")
+    async def confirm(
+        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+    ) -> ReservationOut:
+        tz = request.app.state.settings.tz
+        return await service.confirm_own(conn, request.user.id, reservation_id, at=_now(), tz=tz)
+
+    @post(
+        "/{reservation_id:int}/cancel",
+        status_code=200,
+        summary="Cancel your booking (again: its current state)",
+    )
+    async def cancel(
+        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+    ) -> ReservationOut:
+        tz = request.app.state.settings.tz
+        return await service.cancel_own(conn, request.user.id, reservation_id, at=_now(), tz=tz)
+
+
+class BuildingReservationController(Controller):
+    path = "/buildings/{building_id:int}/reservations"
+    tags = ["reservations"]
+    guards = [requires_role("manager", "admin")]
+
+    @get("/", summary="A night's reservations of your building (plates masked)")
+    async def list_building(
+        self,
+        building_id: FromPath[int],
+        conn: DbConnection,
+        request: _Request,
+        night: FromQuery[dt.date | None] = None,
+        status: FromQuery[ReservationStatus | None] = None,
+        limit: _Limit = 50,
+        offset: _Offset = 0,
+    ) -> OffsetPagination[ManagedReservation]:
+        tz = request.app.state.settings.tz
+        return await service.list_building(
+            conn,
+            request.user,
+            building_id,
+            night=night or _now().astimezone(tz).date(),
+            status=status,
+            limit=limit,
+            offset=offset,
+            tz=tz,
+        )

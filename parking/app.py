@@ -27,9 +27,11 @@ from parking.calendar.controllers import CalendarAdminController
 from parking.db import create_pool, provide_transaction
 from parking.embedded import start_embedded_postgres
 from parking.errors import exception_handlers, problem_details_plugin
+from parking.gate.controllers import GateController, GateManagementController
 from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
 from parking.offpeak.controllers import OffPeakController
+from parking.passes.controllers import BuildingPassController, PassController
 from parking.residents.controllers import (
     CompoundAdminController,
     ResidentController,
@@ -98,6 +100,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             WhitelistAdminController,
             ResidentController,
             VehicleController,
+            GateController,
+            GateManagementController,
+            PassController,
+            BuildingPassController,
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, put
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, PathParameter
 
 from parking.calendar import service
 from parking.calendar.schemas import CalendarDay, CalendarYear, CoveredYear
@@ -15,7 +15,7 @@ from parking.security import requires_role
 
 __all__ = ["CalendarAdminController"]
 
-Year = Annotated[int, Parameter(ge=2000, le=2100, description="Calendar year, 2000 to 2100.")]
+Year = Annotated[int, PathParameter(ge=2000, le=2100, description="Calendar year, 2000 to 2100.")]
 
 
 class CalendarAdminController(Controller):

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from parking.db import DbConnection
 from parking.offpeak import service
@@ -29,14 +29,14 @@ class OffPeakController(Controller):
 
     @get("/off-peak-rules", summary="The building's weekly off-peak rules")
     async def list_rules(
-        self, building_id: int, conn: DbConnection, request: _Request
+        self, building_id: FromPath[int], conn: DbConnection, request: _Request
     ) -> list[OffPeakRule]:
         return await service.list_rules(conn, request.user, building_id)
 
     @post("/off-peak-rules", status_code=201, summary="Add a weekly off-peak rule")
     async def create_rule(
         self,
-        building_id: int,
+        building_id: FromPath[int],
         data: JSONBody[NewOffPeakRule],
         conn: DbConnection,
         request: _Request,
@@ -53,11 +53,11 @@ class OffPeakController(Controller):
     )
     async def delete_rule(
         self,
-        building_id: int,
-        rule_id: int,
+        building_id: FromPath[int],
+        rule_id: FromPath[int],
         conn: DbConnection,
         request: _Request,
-        cancel_reservations: bool = False,
+        cancel_reservations: FromQuery[bool] = False,
     ) -> None:
         await service.delete_rule(
             conn,
@@ -71,7 +71,11 @@ class OffPeakController(Controller):
 
     @get("/blackouts", summary="The building's blackouts, by start (past ones on request)")
     async def list_blackouts(
-        self, building_id: int, conn: DbConnection, request: _Request, include_past: bool = False
+        self,
+        building_id: FromPath[int],
+        conn: DbConnection,
+        request: _Request,
+        include_past: FromQuery[bool] = False,
     ) -> list[Blackout]:
         return await service.list_blackouts(
             conn, request.user, building_id, include_past=include_past, now=_now()
@@ -84,7 +88,11 @@ class OffPeakController(Controller):
         "reservations, unless cancel_reservations is true)",
     )
     async def create_blackout(
-        self, building_id: int, data: JSONBody[NewBlackout], conn: DbConnection, request: _Request
+        self,
+        building_id: FromPath[int],
+        data: JSONBody[NewBlackout],
+        conn: DbConnection,
+        request: _Request,
     ) -> Blackout:
         settings = request.app.state.settings
         return await service.create_blackout(
@@ -93,7 +101,11 @@ class OffPeakController(Controller):
 
     @delete("/blackouts/{blackout_id:int}", summary="Lift a blackout")
     async def delete_blackout(
-        self, building_id: int, blackout_id: int, conn: DbConnection, request: _Request
+        self,
+        building_id: FromPath[int],
+        blackout_id: FromPath[int],
+        conn: DbConnection,
+        request: _Request,
     ) -> None:
         await service.delete_blackout(
             conn,
@@ -107,13 +119,13 @@ class OffPeakController(Controller):
     @get("/windows", summary="Each night's sharing windows (half-open, local time)")
     async def windows(
         self,
-        building_id: int,
+        building_id: FromPath[int],
         conn: DbConnection,
         request: _Request,
         from_: Annotated[
-            dt.date | None, Parameter(query="from", description="First night; default tonight.")
+            dt.date | None, QueryParameter(name="from", description="First night; default tonight.")
         ] = None,
-        nights: Annotated[int, Parameter(ge=1, le=service.MAX_WINDOW_NIGHTS)] = 7,
+        nights: Annotated[int, QueryParameter(ge=1, le=service.MAX_WINDOW_NIGHTS)] = 7,
     ) -> list[NightWindows]:
         tz = request.app.state.settings.tz
         first = from_ or _now().astimezone(tz).date()

@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-__all__ = ["add_blackout", "add_building", "add_rule", "add_space"]
+__all__ = ["add_blackout", "add_building", "add_reservation", "add_rule", "add_space", "user_id_of"]
 
 
 async def add_building(conn: asyncpg.Connection, manager_id: int | None = None) -> int:
@@ -59,3 +59,34 @@ async def add_blackout(
         start,
         end,
     )
+
+
+async def add_reservation(
+    conn: asyncpg.Connection,
+    building_id: int,
+    space_id: int,
+    night: dt.date,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    status: str = "confirmed",
+    plate: str = "粤B12345",
+) -> int:
+    """A booking row as the booking flow leaves it (no user: booked on the platform)."""
+    return await conn.fetchval(
+        "INSERT INTO reservations (plate, building_id, space_id, night, stay, status,"
+        " hold_expires_at, source)"
+        " VALUES ($1, $2, $3, $4, tstzrange($5, $6), $7,"
+        "  CASE WHEN $7 = 'held' THEN $6 END, 'platform') RETURNING id",
+        plate,
+        building_id,
+        space_id,
+        night,
+        start,
+        end,
+        status,
+    )
+
+
+async def user_id_of(conn: asyncpg.Connection, email: str) -> int:
+    return await conn.fetchval("SELECT id FROM users WHERE email = $1", email)

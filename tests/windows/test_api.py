@@ -1,0 +1,394 @@
+"""The manager's API for off-peak rules, blackouts and windows, against the real app."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.helpers import assert_problem, auth_headers, make_account, token_for
+from tests.windows.db import (
+    add_blackout,
+    add_building,
+    add_reservation,
+    add_rule,
+    add_space,
+    user_id_of,
+)
+from tests.windows.strategies import SHANGHAI
+
+T = SHANGHAI
+RULE = {
+    "day_class": "every_day",
+    "weekdays": [1, 2, 3, 4, 5, 6, 7],
+    "start_time": "19:00",
+    "end_time": "08:00",
+    "valid_from": "2026-01-01",
+    "valid_until": None,
+}
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=T)
+
+
+def soon(days: int = 2) -> dt.date:
+    """A night a little ahead, inside the published horizon."""
+    return dt.datetime.now(T).date() + dt.timedelta(days=days)
+
+
+async def manager_with_building(client, conn) -> tuple[dict[str, str], int]:
+    email = await make_account(conn, "manager")
+    building_id = await add_building(conn, await user_id_of(conn, email))
+    return {"Authorization": f"Bearer {await token_for(client, email)}"}, building_id
+
+
+async def _count(conn, table: str, building_id: int) -> int:
+    return await conn.fetchval(f"SELECT count(*) FROM {table} WHERE building_id = $1", building_id)
+
+
+async def _status(conn, reservation_id: int) -> str:
+    return await conn.fetchval("SELECT status FROM reservations WHERE id = $1", reservation_id)
+
+
+async def test_manager_creates_lists_and_deletes_rules(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    base = f"/buildings/{building}/off-peak-rules"
+    body = {**RULE, "day_class": "rest_days", "weekdays": [7, 6], "valid_until": "2026-12-31"}
+
+    response = await client.post(base, json=body, headers=headers)
+
+    assert response.status_code == 201, response.text
+    rule = response.json()
+    assert rule["building_id"] == building and rule["weekdays"] == [6, 7]
+    assert (rule["start_time"], rule["end_time"]) == ("19:00:00", "08:00:00")
+    row = await conn.fetchrow("SELECT * FROM off_peak_rules WHERE id = $1", rule["id"])
+    assert (row["day_class"], row["weekdays"], row["valid_until"]) == (
+        "rest_days",
+        [6, 7],
+        dt.date(2026, 12, 31),
+    )
+    listed = (await client.get(base, headers=headers)).json()
+    assert [r["id"] for r in listed] == [rule["id"]]
+
+    assert (await client.delete(f"{base}/{rule['id']}", headers=headers)).status_code == 204
+    assert await _count(conn, "off_peak_rules", building) == 0
+    assert_problem(await client.delete(f"{base}/{rule['id']}", headers=headers), 404, "not-found")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"weekdays": []},
+        {"weekdays": [0, 1]},
+        {"weekdays": [1, 8]},
+        {"weekdays": [1, 1]},
+        {"day_class": "holidays"},
+        {"start_time": "25:00"},
+        {"end_time": "8 pm"},
+        {"start_time": "19:00+08:00"},
+        {"valid_from": "2026-02-30"},
+        {"valid_from": "2026-03-01", "valid_until": "2026-02-28"},
+        {"extra": 1},
+    ],
+)
+async def test_a_bad_rule_is_refused_and_changes_nothing(client, conn, change) -> None:
+    headers, building = await manager_with_building(client, conn)
+    response = await client.post(
+        f"/buildings/{building}/off-peak-rules", json={**RULE, **change}, headers=headers
+    )
+    assert_problem(response, 422, "validation-error")
+    assert await _count(conn, "off_peak_rules", building) == 0
+
+
+async def test_manager_creates_lists_and_lifts_blackouts(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    base = f"/buildings/{building}/blackouts"
+    night = soon(10)
+    body = {"start": at(night, 18).isoformat(), "end": at(night, 23).isoformat(), "reason": "年会"}
+
+    response = await client.post(base, json=body, headers=headers)
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert dt.datetime.fromisoformat(created["start"]) == at(night, 18)
+    assert dt.datetime.fromisoformat(created["end"]) == at(night, 23)
+    period = await conn.fetchval("SELECT period FROM blackouts WHERE id = $1", created["id"])
+    assert (period.lower, period.upper, period.lower_inc, period.upper_inc) == (
+        at(night, 18),
+        at(night, 23),
+        True,
+        False,
+    )
+    past = await add_blackout(conn, building, at(soon(-30), 18), at(soon(-30), 20))
+    assert [b["id"] for b in (await client.get(base, headers=headers)).json()] == [created["id"]]
+    everything = await client.get(base, params={"include_past": "true"}, headers=headers)
+    assert [b["id"] for b in everything.json()] == [past, created["id"]]
+
+    assert (await client.delete(f"{base}/{created['id']}", headers=headers)).status_code == 204
+    assert await _count(conn, "blackouts", building) == 1
+    assert_problem(
+        await client.delete(f"{base}/{created['id']}", headers=headers), 404, "not-found"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"start": "2026-12-01T18:00:00", "end": "2026-12-01T23:00:00"},  # no offset
+        {"start": "2026-12-01T18:00:00+08:00", "end": "2026-12-01T18:00:00+08:00"},
+        {"start": "2026-12-01T18:00:00+08:00", "end": "2026-12-01T09:59:00Z"},  # before start
+        {"start": "2026-12-01T18:00:00+08:00"},
+        {"start": "2026-12-01", "end": "2026-12-02"},
+    ],
+)
+async def test_a_bad_blackout_is_refused_and_changes_nothing(client, conn, body) -> None:
+    headers, building = await manager_with_building(client, conn)
+    response = await client.post(f"/buildings/{building}/blackouts", json=body, headers=headers)
+    assert_problem(response, 422, "validation-error")
+    assert await _count(conn, "blackouts", building) == 0
+
+
+async def test_another_managers_building_is_not_found_and_residents_are_forbidden(
+    client, conn
+) -> None:
+    _, building = await manager_with_building(client, conn)
+    rule = await add_rule(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    blackout = await add_blackout(conn, building, at(soon(), 18), at(soon(), 20))
+    other, _ = await manager_with_building(client, conn)
+    resident = await auth_headers(client, conn, "resident")
+    base = f"/buildings/{building}"
+    calls = [
+        ("get", f"{base}/off-peak-rules", None),
+        ("post", f"{base}/off-peak-rules", RULE),
+        ("delete", f"{base}/off-peak-rules/{rule}", None),
+        ("get", f"{base}/blackouts", None),
+        (
+            "post",
+            f"{base}/blackouts",
+            {"start": at(soon(), 1).isoformat(), "end": at(soon(), 2).isoformat()},
+        ),
+        ("delete", f"{base}/blackouts/{blackout}", None),
+        ("get", f"{base}/windows", None),
+    ]
+    for method, path, body in calls:
+        kwargs = {"json": body} if body is not None else {}
+        response = await getattr(client, method)(path, headers=other, **kwargs)
+        assert_problem(response, 404, "not-found")
+        response = await getattr(client, method)(path, headers=resident, **kwargs)
+        assert_problem(response, 403, "forbidden")
+    assert await _count(conn, "off_peak_rules", building) == 1
+    assert await _count(conn, "blackouts", building) == 1
+    missing = await client.get("/buildings/999999/off-peak-rules", headers=other)
+    assert_problem(missing, 404, "not-found")
+
+
+async def test_an_admin_manages_any_building(client, conn) -> None:
+    _, building = await manager_with_building(client, conn)
+    admin = await auth_headers(client, conn, "admin")
+    response = await client.post(f"/buildings/{building}/off-peak-rules", json=RULE, headers=admin)
+    assert response.status_code == 201, response.text
+    assert await _count(conn, "off_peak_rules", building) == 1
+
+
+async def test_windows_follow_rules_holidays_and_blackouts(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    await add_rule(
+        conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1), day_class="working_days"
+    )
+    await add_blackout(
+        conn, building, at(dt.date(2026, 2, 13), 22), at(dt.date(2026, 2, 13), 23, 30)
+    )
+
+    response = await client.get(
+        f"/buildings/{building}/windows",
+        params={"from": "2026-02-13", "nights": 4},
+        headers=headers,
+    )
+
+    assert response.status_code == 200, response.text
+    nights = {n["night"]: n for n in response.json()}
+    assert list(nights) == ["2026-02-13", "2026-02-14", "2026-02-15", "2026-02-16"]
+    assert nights["2026-02-13"]["windows"] == [
+        {"start": "2026-02-13T19:00:00+08:00", "end": "2026-02-13T22:00:00+08:00"},
+        {"start": "2026-02-13T23:30:00+08:00", "end": "2026-02-14T08:00:00+08:00"},
+    ]
+    # Saturday 14 February 2026 is worked in exchange for the Spring Festival.
+    assert nights["2026-02-14"]["windows"] == [
+        {"start": "2026-02-14T19:00:00+08:00", "end": "2026-02-15T08:00:00+08:00"},
+    ]
+    assert nights["2026-02-15"]["windows"] == []  # Sunday, and the holiday
+    assert nights["2026-02-16"]["windows"] == []  # Monday in the holiday
+    assert all(n["problem"] is None for n in nights.values())
+
+
+async def test_windows_name_the_nights_whose_calendar_year_is_missing(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    await add_rule(
+        conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1), day_class="rest_days"
+    )
+    response = await client.get(
+        f"/buildings/{building}/windows",
+        params={"from": "2026-12-31", "nights": 2},
+        headers=headers,
+    )
+    assert response.status_code == 200, response.text
+    last, first_2027 = response.json()
+    assert last["problem"] is None and last["windows"] == []  # a Thursday
+    assert first_2027["windows"] == []
+    problem = first_2027["problem"]
+    assert problem["type"] == "calendar-missing" and problem["status"] == 409
+    assert problem["year"] == 2027 and "2027" in problem["detail"]
+
+
+@pytest.mark.parametrize("params", [{"nights": 63}, {"nights": 0}, {"from": "2026-13-01"}])
+async def test_windows_refuse_bad_ranges(client, conn, params) -> None:
+    headers, building = await manager_with_building(client, conn)
+    response = await client.get(f"/buildings/{building}/windows", params=params, headers=headers)
+    assert_problem(response, 422, "validation-error")
+
+
+async def test_windows_default_to_a_week_from_tonight(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    response = await client.get(f"/buildings/{building}/windows", headers=headers)
+    assert response.status_code == 200, response.text
+    nights = [n["night"] for n in response.json()]
+    assert len(nights) == 7 and nights[0] == dt.datetime.now(T).date().isoformat()
+
+
+async def _reservation_setup(conn, building: int) -> tuple[dt.date, int, int]:
+    night = soon()
+    space = await add_space(conn, building)
+    await add_rule(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    booked = await add_reservation(conn, building, space, night, at(night, 20), at(night, 23))
+    return night, space, booked
+
+
+async def test_a_blackout_that_strands_reservations_is_refused(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    night, space, booked = await _reservation_setup(conn, building)
+    next_morning = night + dt.timedelta(days=1)
+    held = await add_reservation(
+        conn,
+        building,
+        space,
+        next_morning,
+        at(next_morning, 20),
+        at(next_morning, 22),
+        status="held",
+        plate="粤B22222",
+    )
+    await add_reservation(
+        conn,
+        building,
+        space,
+        night,
+        at(night, 23),
+        at(night + dt.timedelta(days=1), 2),
+        status="cancelled",
+        plate="粤B33333",
+    )
+    clear = await add_reservation(
+        conn, building, space, night, at(night, 19), at(night, 20), plate="粤B44444"
+    )
+    body = {"start": at(night, 21).isoformat(), "end": at(next_morning, 21).isoformat()}
+
+    response = await client.post(f"/buildings/{building}/blackouts", json=body, headers=headers)
+
+    problem = assert_problem(response, 409, "window-conflicts")
+    assert problem["reservation_ids"] == sorted([booked, held])
+    assert await _count(conn, "blackouts", building) == 0
+    assert [await _status(conn, r) for r in (booked, held, clear)] == [
+        "confirmed",
+        "held",
+        "confirmed",
+    ]
+
+    response = await client.post(
+        f"/buildings/{building}/blackouts",
+        json={**body, "cancel_reservations": True},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert await _count(conn, "blackouts", building) == 1
+    assert [await _status(conn, r) for r in (booked, held, clear)] == [
+        "cancelled",
+        "cancelled",
+        "confirmed",
+    ]
+    fees = await conn.fetch("SELECT fee_fen FROM reservations WHERE id = ANY($1)", [booked, held])
+    assert {r["fee_fen"] for r in fees} == {0}
+
+
+async def test_removing_a_rule_that_strands_reservations_is_refused(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    _, _, booked = await _reservation_setup(conn, building)
+    (rule,) = [r["id"] for r in await conn.fetch("SELECT id FROM off_peak_rules")]
+    spare = await add_rule(conn, building, dt.time(18), dt.time(21), dt.date(2026, 1, 1))
+    base = f"/buildings/{building}/off-peak-rules"
+
+    # The 18:00-21:00 rule is not needed: the 19:00-08:00 one still covers the booking.
+    assert (await client.delete(f"{base}/{spare}", headers=headers)).status_code == 204
+
+    problem = assert_problem(
+        await client.delete(f"{base}/{rule}", headers=headers), 409, "window-conflicts"
+    )
+    assert problem["reservation_ids"] == [booked]
+    assert await _count(conn, "off_peak_rules", building) == 1
+    assert await _status(conn, booked) == "confirmed"
+
+    response = await client.delete(
+        f"{base}/{rule}", params={"cancel_reservations": "true"}, headers=headers
+    )
+    assert response.status_code == 204, response.text
+    assert await _count(conn, "off_peak_rules", building) == 0
+    assert await _status(conn, booked) == "cancelled"
+
+
+async def test_an_admin_calendar_entry_makes_a_2027_working_days_rule_work(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    admin = await auth_headers(client, conn, "admin")
+    rule = {**RULE, "day_class": "working_days", "valid_from": "2027-01-01"}
+    response = await client.post(
+        f"/buildings/{building}/off-peak-rules", json=rule, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    week = {"from": "2027-01-04", "nights": 2}  # Monday and Tuesday
+
+    before = (
+        await client.get(f"/buildings/{building}/windows", params=week, headers=headers)
+    ).json()
+    assert [n["problem"]["type"] for n in before] == ["calendar-missing"] * 2
+
+    official = [{"day": "2027-01-05", "kind": "holiday", "name": "示例"}]
+    response = await client.put("/admin/calendar/2027", json=official, headers=admin)
+    assert response.status_code == 200, response.text
+
+    after = (
+        await client.get(f"/buildings/{building}/windows", params=week, headers=headers)
+    ).json()
+    assert after[0]["problem"] is None and after[0]["windows"] == [
+        {"start": "2027-01-04T19:00:00+08:00", "end": "2027-01-05T08:00:00+08:00"}
+    ]
+    assert after[1] == {"night": "2027-01-05", "windows": [], "problem": None}
+
+
+async def test_a_night_without_its_calendar_year_is_a_409_problem() -> None:
+    from litestar import Litestar, get
+    from litestar.testing import AsyncTestClient
+
+    from parking.errors import exception_handlers, problem_details_plugin
+    from parking.windows import CalendarMissing
+
+    @get("/night")
+    async def night() -> None:
+        raise CalendarMissing(2031)
+
+    app = Litestar(
+        [night], exception_handlers=exception_handlers(), plugins=[problem_details_plugin()]
+    )
+    async with AsyncTestClient(app) as test_client:
+        problem = assert_problem(await test_client.get("/night"), 409, "calendar-missing")
+    assert problem["year"] == 2031
+    assert "2031" in problem["detail"] and "admin" in problem["detail"]

@@ -32,6 +32,7 @@ from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
 from parking.offpeak.controllers import OffPeakController
 from parking.passes.controllers import BuildingPassController, PassController
+from parking.reservations.controllers import BuildingReservationController, ReservationController
 from parking.residents.controllers import (
     CompoundAdminController,
     ResidentController,
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             GateManagementController,
             PassController,
             BuildingPassController,
+            ReservationController,
+            BuildingReservationController,
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),

@@ -60,6 +60,11 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str]] = {
         "This vehicle already has a pass at this building for that month.",
     ),
     "gate_sessions_open": ("session-open", "This car is already inside the building."),
+    "reservations_space_no_overlap": ("space-taken", "That space is taken for that time."),
+    "reservations_plate_no_overlap": (
+        "vehicle-busy",
+        "This vehicle already has a reservation that overlaps that time.",
+    ),
 }
 
 

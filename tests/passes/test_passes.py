@@ -211,13 +211,15 @@ async def test_a_released_night_becomes_bookable_by_others(client, conn, buyer, 
     assert statuses[night.isoformat()] == "released"
     assert released.json()["released_count"] == 1
     assert sorted(set(statuses.values())) == ["confirmed", "released"]
-    reservation_messages = len(await outbox_rows(conn, "reservation"))
+    messages = await outbox_rows(conn, "availability")
+    assert messages[-1]["payload"]["night"] == night.isoformat()
+    assert messages[-1]["payload"]["free"] == 1
 
     # Releasing again answers the same state and changes nothing.
     again = await client.post(f"/passes/{pass_id}/nights/{night}/release", headers=headers)
     assert again.status_code == 200
     assert again.json() == released.json()
-    assert len(await outbox_rows(conn, "reservation")) == reservation_messages
+    assert len(await outbox_rows(conn, "availability")) == len(messages)
 
     async with conn.transaction():
         booked = await book(conn, other.user_id, request, settings=settings, now=now)

@@ -33,9 +33,13 @@ async def _reservation_messages(conn) -> dict[int, int]:
     """Outbox messages per reservation id."""
     counts: dict[int, int] = {}
     for row in await outbox_rows(conn, "reservation"):
-        key = int(row["entity_key"])
+        key = int(row["entity_key"].removeprefix("r-"))
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+async def _availability_messages(conn) -> int:
+    return len(await outbox_rows(conn, "availability"))
 
 
 async def _held(conn, building, space_index: int, expires: dt.datetime) -> int:
@@ -65,8 +69,12 @@ async def test_holds_past_their_expiry_expire_and_others_stay(conn):
         )
         == 2
     )
-    assert await _reservation_messages(conn) == {stale[0]: 1, stale[1]: 1}
+    # The platform never saw these holds, so only the night's availability is re-sent,
+    # once per hold that freed a space.
+    assert await _reservation_messages(conn) == {}
+    assert await _availability_messages(conn) == 2
     assert await expire_holds(conn, NOW, TZ) == 0  # nothing left to do
+    assert await _availability_messages(conn) == 2
 
 
 async def test_no_shows_only_after_the_grace_time_and_never_for_pass_nights(conn):
@@ -121,37 +129,50 @@ async def test_no_shows_only_after_the_grace_time_and_never_for_pass_nights(conn
     assert (await _statuses(conn))[within_grace] == "no_show"
 
 
-async def test_two_sweeps_at_once_change_every_row_exactly_once(conn, db_dsn):
+async def _stale_rows(conn, status: str, count: int) -> list[int]:
+    """``count`` bookings on one space, one hour after another, all due for a sweep."""
     building = await make_building(conn, spaces=1)
-    hours = 150
-    # One space, one hour after another: many stale holds, none overlapping.
-    ids = [
+    return [
         await insert_reservation(
             conn,
             building_id=building.id,
             space_id=building.space_ids[0],
             plate=random_plate(),
-            start=NOW + dt.timedelta(hours=h),
-            end=NOW + dt.timedelta(hours=h + 1),
-            night=(NOW + dt.timedelta(hours=h)).date(),
-            status="held",
-            hold_expires_at=NOW - dt.timedelta(minutes=1),
+            start=NOW - dt.timedelta(hours=count + 2 - h),
+            end=NOW - dt.timedelta(hours=count + 1 - h),
+            night=(NOW - dt.timedelta(hours=count + 2 - h)).date(),
+            status=status,
+            hold_expires_at=NOW - dt.timedelta(minutes=1) if status == "held" else None,
         )
-        for h in range(hours)
+        for h in range(count)
     ]
+
+
+async def _two_at_once(db_dsn, sweep) -> list[int]:
     first, second = await connect(db_dsn), await connect(db_dsn)
     try:
-        counts = await asyncio.gather(
-            expire_holds(first, NOW, TZ, batch_size=7),
-            expire_holds(second, NOW, TZ, batch_size=7),
-        )
+        return list(await asyncio.gather(sweep(first), sweep(second)))
     finally:
         await first.close()
         await second.close()
 
-    assert sum(counts) == hours
-    assert set((await _statuses(conn)).values()) == {"expired"}
+
+async def test_two_no_show_sweeps_at_once_change_every_row_exactly_once(conn, db_dsn):
+    ids = await _stale_rows(conn, "confirmed", 150)
+    counts = await _two_at_once(db_dsn, lambda c: mark_no_shows(c, NOW, 60, TZ, batch_size=7))
+    assert sum(counts) == 150
+    assert set((await _statuses(conn)).values()) == {"no_show"}
+    # One status message per booking: none was changed twice.
     assert await _reservation_messages(conn) == dict.fromkeys(ids, 1)
+
+
+async def test_two_hold_sweeps_at_once_change_every_row_exactly_once(conn, db_dsn):
+    await _stale_rows(conn, "held", 150)
+    counts = await _two_at_once(db_dsn, lambda c: expire_holds(c, NOW, TZ, batch_size=7))
+    assert sum(counts) == 150
+    assert set((await _statuses(conn)).values()) == {"expired"}
+    # Each expiry re-sends its night's availability once: 150 messages, not more.
+    assert await _availability_messages(conn) == 150
 
 
 def _parking(*args: str, dsn: str) -> subprocess.CompletedProcess[str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.pagination import OffsetPagination
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
@@ -39,6 +42,18 @@ WHITELIST_MAX_BYTES = 5 * 1024 * 1024
 _CSV_MEDIA_TYPES = ("text/csv", "application/csv")
 
 AuthRequest = Request[AuthUser, object, object]
+
+
+@dataclass
+class _CsvUploadOperation(Operation):
+    """Documents the raw CSV body, which the handler reads itself."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+            description="compound,unit,phone[,lat,lon] - UTF-8, with or without BOM.",
+            required=True,
+        )
 
 
 class CompoundAdminController(Controller):
@@ -82,6 +97,7 @@ class WhitelistAdminController(Controller):
         "/import",
         status_code=200,
         request_max_body_size=WHITELIST_MAX_BYTES,
+        operation_class=_CsvUploadOperation,
         summary="Import the residence whitelist from CSV (all or nothing)",
         description=(
             "Body: `text/csv`, UTF-8 with or without BOM; header `compound,unit,phone`, "

@@ -71,6 +71,23 @@ async def test_matching_entry_verifies_and_stores_the_phone(
     assert residency.compound_name == "贝丽花园" and residency.unit == "3栋 502"
 
 
+async def test_full_width_and_spacing_in_the_unit_do_not_matter(
+    client: AsyncTestClient, conn: asyncpg.Connection, whitelist: dict[str, int]
+) -> None:
+    resident = await auth_headers(client, conn, "resident")
+    response = await client.post(
+        "/residents/me/verification",
+        json={
+            "compound": " 深华丽园",
+            "unit": "Ａ座\u3000１５０２",  # full-width letter and digits, ideographic space
+            "phone": "１３９００１３９００１",
+        },
+        headers=resident,
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["unit"] == "A座 1502"
+
+
 async def test_verify_by_compound_id(
     client: AsyncTestClient, conn: asyncpg.Connection, whitelist: dict[str, int]
 ) -> None:

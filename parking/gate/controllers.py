@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from parking.db import DbConnection
@@ -40,7 +41,13 @@ class GateController(Controller):
     path = "/gate"
     tags = ["gate"]
 
-    @post("/entries", summary="A car entered: check in its reservation, or record it unreserved")
+    @post(
+        "/entries",
+        summary="A car entered: check in its reservation, or record it unreserved",
+        responses={
+            200: ResponseSpec(GateSession, description="The car was already inside: its session.")
+        },
+    )
     async def entry(
         self,
         data: JSONBody[GateEvent],

@@ -32,7 +32,6 @@ class PassController(Controller):
         "/",
         status_code=201,
         summary="Buy a monthly pass: a space every shared night left in the month",
-        response_model=PassDetail,
     )
     async def buy(
         self,
@@ -45,7 +44,7 @@ class PassController(Controller):
                 name=IDEMPOTENCY_KEY_HEADER, description="A new unique value per pass."
             ),
         ] = None,
-    ) -> Response[bytes]:
+    ) -> Response[PassDetail]:
         settings = request.app.state.settings
         return await idempotent(
             conn,

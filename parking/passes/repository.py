@@ -20,10 +20,15 @@ __all__ = [
     "list_building_passes",
     "list_own_passes",
     "lock_night",
+    "lock_purchases",
     "nights_of",
 ]
 
 _GET_BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1"
+
+# Pass purchases at one building take their many spaces one purchase after another:
+# two running side by side could each wait on a night the other claimed (a deadlock).
+_LOCK_PURCHASES = "SELECT pg_advisory_xact_lock(hashtextextended('pass:' || $1, 0))"
 
 _INSERT_PASS = """
 INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)
@@ -98,6 +103,10 @@ def _summary(row: asyncpg.Record) -> PassSummary:
 async def get_building(conn: asyncpg.Connection, building_id: int) -> BuildingInfo | None:
     row = await conn.fetchrow(_GET_BUILDING, building_id)
     return BuildingInfo.model_validate(dict(row)) if row else None
+
+
+async def lock_purchases(conn: asyncpg.Connection, building_id: int) -> None:
+    await conn.execute(_LOCK_PURCHASES, str(building_id))
 
 
 async def insert_pass(

@@ -158,6 +158,7 @@ async def buy_pass(
         )
     price = pass_price(plan, month, len(shared), len(stays))
 
+    await repository.lock_purchases(conn, building.id)
     try:
         async with conn.transaction():  # a savepoint, so the refusal can be answered cleanly
             pass_id = await repository.insert_pass(

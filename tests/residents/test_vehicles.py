@@ -226,3 +226,25 @@ async def test_an_unverified_resident_may_still_remove_their_vehicle(
     response = await client.delete(f"/vehicles/{vehicle_id}", headers=headers)
     assert response.status_code == 204, response.text
     assert await conn.fetchval("SELECT count(*) FROM vehicles") == 0
+
+
+async def test_a_vehicle_with_a_pass_for_this_month_cannot_be_removed(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    headers, user_id = await _resident(client, conn, plates=("粤B12345", "粤B54321"))
+    held, free = [
+        r["id"]
+        for r in await conn.fetch("SELECT id FROM vehicles WHERE user_id = $1 ORDER BY id", user_id)
+    ]
+    building_id = await conn.fetchval(_BUILDING)
+    insert_pass = """
+    INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)
+    VALUES ($1, $2, $3, $4, date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date
+            + make_interval(months => $5), 30000)
+    """
+    await conn.execute(insert_pass, user_id, held, "粤B12345", building_id, 0)
+    await conn.execute(insert_pass, user_id, free, "粤B54321", building_id, -1)  # last month's
+    assert_problem(await client.delete(f"/vehicles/{held}", headers=headers), 409, "vehicle-in-use")
+    assert (await client.delete(f"/vehicles/{free}", headers=headers)).status_code == 204
+    remaining = await conn.fetch("SELECT id FROM vehicles WHERE user_id = $1", user_id)
+    assert [r["id"] for r in remaining] == [held]

@@ -16,6 +16,7 @@ import chinese_calendar
 from parking.calendar import repository
 from parking.calendar.schemas import CalendarDay, CalendarYear, CoveredYear
 from parking.errors import Problem
+from parking.offpeak.service import buildings_needing_year, calendar_changed
 from parking.settings import Settings
 
 __all__ = [
@@ -100,8 +101,6 @@ async def replace_year(
     now: dt.datetime,
 ) -> CalendarYear:
     """Make ``days`` the whole of ``year``'s exceptions, entered by an admin."""
-    from parking.offpeak.service import calendar_changed
-
     _check_days(year, days)
     await repository.upsert_admin_year(conn, year)
     await repository.delete_year_days(conn, year)
@@ -115,9 +114,17 @@ async def uncover_year(
 ) -> None:
     """Forget ``year``: its working-day and rest-day rules become an error until re-entered.
 
-    For a year the package knows, the next ``parking migrate`` seeds it again.
+    Refused (409 ``calendar-in-use``) while nights already published to the platform
+    depend on it: correct such a year with ``replace_year`` instead. For a year the
+    package knows, the next ``parking migrate`` seeds it again.
     """
-    from parking.offpeak.service import calendar_changed
-
-    if await repository.delete_year(conn, year):
-        await calendar_changed(conn, year, settings=settings, now=now)
+    in_use = await buildings_needing_year(conn, year, settings=settings, now=now)
+    if in_use:
+        raise Problem(
+            409,
+            "calendar-in-use",
+            f"Published nights of {len(in_use)} building(s) depend on the {year} calendar; "
+            f"enter the corrected calendar instead of removing it.",
+            extra={"building_ids": in_use},
+        )
+    await repository.delete_year(conn, year)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from parking import sync
 from parking.errors import Problem
 from parking.offpeak import repository
 from parking.offpeak.repository import ReservationStay
@@ -27,12 +28,14 @@ from parking.offpeak.schemas import (
     WindowSpan,
 )
 from parking.places.access import require_building
+from parking.reservations.service import cancel_by_operator
 from parking.security import AuthUser
 from parking.settings import Settings
 from parking.windows import CalendarMissing, Window, load_window_results
 
 __all__ = [
     "MAX_WINDOW_NIGHTS",
+    "buildings_needing_year",
     "calendar_changed",
     "create_blackout",
     "create_rule",
@@ -190,6 +193,16 @@ async def windows_of_nights(
     return answer
 
 
+async def buildings_needing_year(
+    conn: asyncpg.Connection, year: int, *, settings: Settings, now: dt.datetime
+) -> list[int]:
+    """Buildings whose published nights (the horizon) need ``year``'s working days."""
+    nights = [n for n in _horizon(settings, now) if n.year == year]
+    if not nights:
+        return []
+    return await repository.buildings_with_calendar_rules(conn, nights[0], nights[-1])
+
+
 async def calendar_changed(
     conn: asyncpg.Connection, year: int, *, settings: Settings, now: dt.datetime
 ) -> None:
@@ -249,8 +262,6 @@ async def _settle(
             f"windows; repeat with cancel_reservations to cancel them without fee.",
             extra={"reservation_ids": reservation_ids},
         )
-    from parking.reservations.service import cancel_by_operator
-
     await cancel_by_operator(conn, reservation_ids, reason=reason, at=now, tz=tz)
 
 
@@ -273,12 +284,19 @@ async def _publish(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    """Republish availability of the nights in ``first`` .. ``last`` that are in the horizon."""
-    from parking import sync
+    """Republish availability of the nights in ``first`` .. ``last`` that are in the horizon.
 
-    today = now.astimezone(settings.tz).date()
-    nights = [
-        n for n in sync.horizon(today, settings) if first <= n and (last is None or n <= last)
-    ]
-    if nights:
-        await sync.emit_availability(conn, building_id, nights, settings.tz)
+    A night that needs a calendar year nobody has entered has no availability to
+    publish; the admin's entry of that year publishes it (``calendar_changed``).
+    """
+    nights = [n for n in _horizon(settings, now) if first <= n and (last is None or n <= last)]
+    if not nights:
+        return
+    results = await _windows_of(conn, building_id, set(nights), settings.tz)
+    known = [n for n in nights if not isinstance(results[n], CalendarMissing)]
+    if known:
+        await sync.emit_availability(conn, building_id, known, settings.tz)
+
+
+def _horizon(settings: Settings, now: dt.datetime) -> list[dt.date]:
+    return sync.horizon(now.astimezone(settings.tz).date(), settings)

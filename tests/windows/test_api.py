@@ -392,3 +392,109 @@ async def test_a_night_without_its_calendar_year_is_a_409_problem() -> None:
         problem = assert_problem(await test_client.get("/night"), 409, "calendar-missing")
     assert problem["year"] == 2031
     assert "2031" in problem["detail"] and "admin" in problem["detail"]
+
+
+async def _availability(conn) -> dict[str, list[dict]]:
+    """Availability messages in the outbox: payloads by night, oldest first."""
+    rows = await conn.fetch(
+        "SELECT payload FROM outbox WHERE entity_kind = 'availability' ORDER BY id"
+    )
+    by_night: dict[str, list[dict]] = {}
+    for row in rows:
+        by_night.setdefault(row["payload"]["night"], []).append(row["payload"])
+    return by_night
+
+
+async def test_changes_republish_the_affected_nights_within_the_horizon(client, conn) -> None:
+    headers, building = await manager_with_building(client, conn)
+    await add_space(conn, building)
+    today = dt.datetime.now(T).date()
+    horizon = [today + dt.timedelta(days=i) for i in range(8)]  # tonight and 7 more
+    base = f"/buildings/{building}"
+
+    response = await client.post(
+        f"{base}/off-peak-rules",
+        json={**RULE, "valid_from": today.isoformat(), "valid_until": horizon[3].isoformat()},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    published = await _availability(conn)
+    assert sorted(published) == [n.isoformat() for n in horizon[:4]]
+    assert published[horizon[2].isoformat()][-1]["window"] == {
+        "start": at(horizon[2], 19).isoformat(),
+        "end": at(horizon[3], 8).isoformat(),
+    }
+
+    # A blackout early on one morning touches that night and the one before.
+    night = horizon[2]
+    morning = night + dt.timedelta(days=1)
+    body = {"start": at(morning, 1).isoformat(), "end": at(morning, 9).isoformat()}
+    response = await client.post(f"{base}/blackouts", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    published = await _availability(conn)
+    assert len(published[night.isoformat()]) == 2
+    assert len(published[morning.isoformat()]) == 2
+    assert len(published[horizon[1].isoformat()]) == 1
+    assert published[night.isoformat()][-1]["window"] == {
+        "start": at(night, 19).isoformat(),
+        "end": at(morning, 1).isoformat(),
+    }
+    assert [p["version"] for p in published[night.isoformat()]] == [1, 2]
+
+    # A refused change publishes nothing.
+    before = await conn.fetchval("SELECT count(*) FROM outbox")
+    bad = await client.post(f"{base}/blackouts", json={"start": body["start"]}, headers=headers)
+    assert_problem(bad, 422, "validation-error")
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == before
+
+    # A rule beyond the horizon publishes nothing either.
+    later = {**RULE, "valid_from": (today + dt.timedelta(days=30)).isoformat()}
+    assert (
+        await client.post(f"{base}/off-peak-rules", json=later, headers=headers)
+    ).status_code == 201
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == before
+
+
+async def test_a_calendar_year_that_published_nights_need_cannot_be_uncovered(client, conn) -> None:
+    admin = await auth_headers(client, conn, "admin")
+    this_year = dt.datetime.now(T).year
+    building = await add_building(conn)
+    await add_rule(
+        conn, building, dt.time(19), dt.time(8), dt.date(this_year, 1, 1), day_class="rest_days"
+    )
+
+    problem = assert_problem(
+        await client.delete(f"/admin/calendar/{this_year}", headers=admin), 409, "calendar-in-use"
+    )
+    assert problem["building_ids"] == [building]
+    assert await conn.fetchval("SELECT source FROM calendar_years WHERE year = $1", this_year)
+
+    await conn.execute("DELETE FROM off_peak_rules WHERE building_id = $1", building)
+    assert (await client.delete(f"/admin/calendar/{this_year}", headers=admin)).status_code == 204
+    assert not await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = $1", this_year)
+
+
+async def test_an_admin_calendar_entry_republishes_nights_that_depend_on_it(client, conn) -> None:
+    admin = await auth_headers(client, conn, "admin")
+    today = dt.datetime.now(T).date()
+    building = await add_building(conn)
+    await add_rule(
+        conn, building, dt.time(19), dt.time(8), dt.date(today.year, 1, 1), day_class="rest_days"
+    )
+    idle = await add_building(conn)
+    await add_rule(conn, idle, dt.time(19), dt.time(8), dt.date(today.year, 1, 1))
+    days = [{"day": today.isoformat(), "kind": "holiday", "name": "district day"}]
+
+    response = await client.put(f"/admin/calendar/{today.year}", json=days, headers=admin)
+
+    assert response.status_code == 200, response.text
+    rows = await conn.fetch(
+        "SELECT payload FROM outbox WHERE entity_kind = 'availability' ORDER BY id"
+    )
+    place = await conn.fetchval("SELECT district_place_id FROM buildings WHERE id = $1", building)
+    assert {r["payload"]["place_id"] for r in rows} == {place}  # every_day rules do not care
+    holiday = [r["payload"] for r in rows if r["payload"]["night"] == today.isoformat()]
+    assert holiday and holiday[-1]["window"] == {
+        "start": at(today, 19).isoformat(),
+        "end": at(today + dt.timedelta(days=1), 8).isoformat(),
+    }

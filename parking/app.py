@@ -32,6 +32,7 @@ from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
 from parking.offpeak.controllers import OffPeakController
 from parking.passes.controllers import BuildingPassController, PassController
+from parking.places.controllers import BuildingController, SearchController
 from parking.reservations.controllers import BuildingReservationController, ReservationController
 from parking.residents.controllers import (
     CompoundAdminController,
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BuildingPassController,
             ReservationController,
             BuildingReservationController,
+            BuildingController,
+            SearchController,
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),

@@ -50,7 +50,7 @@ async def _building_or_404(conn: asyncpg.Connection, building_id: int) -> Buildi
 
 async def _publish_spaces(conn: asyncpg.Connection, building_id: int, settings: Settings) -> None:
     """The place (shared count, features) and its availability over the published nights."""
-    await sync.emit_place(conn, building_id)
+    await sync.emit_place(conn, building_id, settings.tz)
     today = _now().astimezone(settings.tz).date()
     await sync.emit_availability(conn, building_id, sync.horizon(today, settings), settings.tz)
 
@@ -84,7 +84,7 @@ async def create_building(
         flat_fee_fen=new.flat_fee_fen,
         monthly_pass_fen=new.monthly_pass_fen,
     )
-    await sync.emit_place(conn, building_id)
+    await sync.emit_place(conn, building_id, settings.tz)
     return await _building_or_404(conn, building_id)
 
 
@@ -118,7 +118,7 @@ async def update_building(
     if not changed:
         return current
     await repository.update_building(conn, current.model_copy(update=changed))
-    await sync.emit_place(conn, building_id)
+    await sync.emit_place(conn, building_id, settings.tz)
     if "status" in changed:
         # Suspended places offer nothing; the availability messages say so (and the reverse).
         today = _now().astimezone(settings.tz).date()

@@ -54,6 +54,8 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_user_night ON reservations (user_id, night);
 CREATE INDEX reservations_building_night ON reservations (building_id, night);
 CREATE INDEX reservations_pass ON reservations (pass_id) WHERE pass_id IS NOT NULL;
+-- A vehicle's removal checks for, and detaches, the reservations that name it.
+CREATE INDEX reservations_vehicle ON reservations (vehicle_id) WHERE vehicle_id IS NOT NULL;
 -- The sweeps look only at what may need to change.
 CREATE INDEX reservations_held_expiry ON reservations (hold_expires_at) WHERE status = 'held';
 CREATE INDEX reservations_confirmed_start ON reservations (lower(stay)) WHERE status = 'confirmed';

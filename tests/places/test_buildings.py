@@ -217,7 +217,7 @@ async def test_suspending_keeps_existing_reservations(
 
 
 async def test_building_changes_write_place_messages(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, settings
 ) -> None:
     _, headers = await login(client, conn, "manager")
     b = await create_building(client, headers)
@@ -231,6 +231,14 @@ async def test_building_changes_write_place_messages(
     # A patch that changes nothing sends nothing.
     await client.patch(f"/buildings/{b['id']}", json={"name": "New name"}, headers=headers)
     assert len(await outbox(conn, "place")) == 2
+    assert places[1]["payload"]["name"] == "New name"
+    assert await outbox(conn, "availability") == []
+    # Suspending tells the platform about the place and about every published night.
+    await client.patch(f"/buildings/{b['id']}", json={"status": "suspended"}, headers=headers)
+    assert (await outbox(conn, "place"))[-1]["payload"]["status"] == "suspended"
+    nights = settings.availability_horizon_nights + 1
+    assert len(await outbox(conn, "availability")) == nights
     # A refused change writes nothing either.
+    count = len(await outbox(conn))
     await client.patch(f"/buildings/{b['id']}", json={"lat": 100}, headers=headers)
-    assert len(await outbox(conn)) == len(await outbox(conn, "place")) == 2
+    assert len(await outbox(conn)) == count

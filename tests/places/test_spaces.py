@@ -198,16 +198,27 @@ async def test_a_space_with_history_is_never_deleted(client, conn, setup) -> Non
     )
 
 
-async def test_space_changes_write_place_and_availability_messages(client, conn, setup) -> None:
+async def test_space_changes_write_place_and_availability_messages(
+    client, conn, setup, settings
+) -> None:
     headers, bid = setup
-    before_place = len(await outbox(conn, "place"))
-    [space] = await add_spaces(client, headers, bid, label="A1")
-    assert len(await outbox(conn, "place")) == before_place + 1
+    place_id = await conn.fetchval("SELECT district_place_id FROM buildings WHERE id = $1", bid)
+    [created] = await outbox(conn, "place")
+    assert created["entity_key"] == place_id and created["payload"]["shared_spaces"] == 0
+    await add_spaces(client, headers, bid, count=3, prefix="A", features=["ev"])
+    place = (await outbox(conn, "place"))[-1]
+    assert (place["payload"]["shared_spaces"], place["payload"]["features"]) == (3, {"ev": 3})
+    assert place["version"] == created["version"] + 1
+    # Availability for tonight and every published night after it, in the same transaction.
+    nights = settings.availability_horizon_nights + 1
     availability = await outbox(conn, "availability")
-    assert availability, "adding a shared space publishes availability"
+    assert len(availability) == nights
+    assert len({a["entity_key"] for a in availability}) == nights
+    assert all(a["payload"]["place_id"] == place_id for a in availability)
     count = len(await outbox(conn))
 
     # Label and level do not change what the platform knows: nothing is sent.
+    [space, *_] = (await client.get(f"/buildings/{bid}/spaces", headers=headers)).json()
     url = f"/buildings/{bid}/spaces/{space['id']}"
     await client.patch(url, json={"label": "A1b", "level": "B2"}, headers=headers)
     assert len(await outbox(conn)) == count
@@ -215,12 +226,19 @@ async def test_space_changes_write_place_and_availability_messages(client, conn,
     await add_spaces(client, headers, bid, label="Private", shared=False)
     assert len(await outbox(conn)) == count
 
-    places = len(await outbox(conn, "place"))
-    for change in ({"features": ["ev"]}, {"shared": False}):
-        await client.patch(url, json=change, headers=headers)
-        assert len(await outbox(conn, "place")) == places + 1
-        places += 1
-    assert len(await outbox(conn, "availability")) > len(availability)
+    await client.patch(url, json={"features": ["large"]}, headers=headers)
+    place = (await outbox(conn, "place"))[-1]
+    assert place["payload"]["features"] == {"ev": 2, "large": 1}
+    await client.patch(url, json={"shared": False}, headers=headers)
+    place = (await outbox(conn, "place"))[-1]
+    assert (place["payload"]["shared_spaces"], place["payload"]["features"]) == (2, {"ev": 2})
+    assert len(await outbox(conn, "availability")) == 3 * nights
+    spaces = (await client.get(f"/buildings/{bid}/spaces", headers=headers)).json()
+    [spare] = [s for s in spaces if s["label"] == "A2"]
+    response = await client.delete(f"/buildings/{bid}/spaces/{spare['id']}", headers=headers)
+    assert response.status_code == 204
+    assert (await outbox(conn, "place"))[-1]["payload"]["shared_spaces"] == 1
+    assert len(await outbox(conn, "availability")) == 4 * nights
 
     # A refused change writes nothing.
     count = len(await outbox(conn))

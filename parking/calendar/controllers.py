@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, put
-from litestar.params import JSONBody, PathParameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
 from parking.calendar import service
 from parking.calendar.schemas import CalendarDay, CalendarYear, CoveredYear
@@ -37,10 +37,20 @@ class CalendarAdminController(Controller):
         "weekends); the year becomes covered, as the admin's",
     )
     async def put_year(
-        self, conn: DbConnection, request: Request, year: Year, data: JSONBody[list[CalendarDay]]
+        self,
+        conn: DbConnection,
+        request: Request,
+        year: Year,
+        data: JSONBody[list[CalendarDay]],
+        cancel_reservations: FromQuery[bool] = False,
     ) -> CalendarYear:
         return await service.replace_year(
-            conn, year, data, settings=request.app.state.settings, now=dt.datetime.now(dt.UTC)
+            conn,
+            year,
+            data,
+            cancel_reservations=cancel_reservations,
+            settings=request.app.state.settings,
+            now=dt.datetime.now(dt.UTC),
         )
 
     @delete("/{year:int}", summary="Uncover a year: its working-day rules become an error")

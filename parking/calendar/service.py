@@ -16,7 +16,12 @@ import chinese_calendar
 from parking.calendar import repository
 from parking.calendar.schemas import CalendarDay, CalendarYear, CoveredYear
 from parking.errors import Problem
-from parking.offpeak.service import buildings_needing_year, calendar_changed
+from parking.offpeak.service import (
+    buildings_needing_year,
+    calendar_changed,
+    guarded_change,
+    reservations_needing_year,
+)
 from parking.settings import Settings
 
 __all__ = [
@@ -97,14 +102,32 @@ async def replace_year(
     year: int,
     days: Sequence[CalendarDay],
     *,
+    cancel_reservations: bool = False,
     settings: Settings,
     now: dt.datetime,
 ) -> CalendarYear:
-    """Make ``days`` the whole of ``year``'s exceptions, entered by an admin."""
+    """Make ``days`` the whole of ``year``'s exceptions, entered by an admin.
+
+    A correction that turns a booked night into one without sharing is refused
+    (409 ``window-conflicts``) unless ``cancel_reservations``, which cancels those
+    reservations without fee.
+    """
     _check_days(year, days)
-    await repository.upsert_admin_year(conn, year)
-    await repository.delete_year_days(conn, year)
-    await repository.insert_days(conn, [(d.day, d.kind, d.name) for d in days], "admin")
+
+    async def enter() -> None:
+        await repository.upsert_admin_year(conn, year)
+        await repository.delete_year_days(conn, year)
+        await repository.insert_days(conn, [(d.day, d.kind, d.name) for d in days], "admin")
+
+    await guarded_change(
+        conn,
+        await reservations_needing_year(conn, year, now=now),
+        enter,
+        cancel=cancel_reservations,
+        reason=f"The official {year} holiday calendar was corrected.",
+        now=now,
+        tz=settings.tz,
+    )
     await calendar_changed(conn, year, settings=settings, now=now)
     return await repository.get_year(conn, year)
 
@@ -114,17 +137,19 @@ async def uncover_year(
 ) -> None:
     """Forget ``year``: its working-day and rest-day rules become an error until re-entered.
 
-    Refused (409 ``calendar-in-use``) while nights already published to the platform
-    depend on it: correct such a year with ``replace_year`` instead. For a year the
+    Refused (409 ``calendar-in-use``) while nights already published to the platform,
+    or active reservations, depend on it: correct such a year with ``replace_year``. For a year the
     package knows, the next ``parking migrate`` seeds it again.
     """
     in_use = await buildings_needing_year(conn, year, settings=settings, now=now)
-    if in_use:
+    booked = [r.id for r in await reservations_needing_year(conn, year, now=now)]
+    if in_use or booked:
         raise Problem(
             409,
             "calendar-in-use",
-            f"Published nights of {len(in_use)} building(s) depend on the {year} calendar; "
-            f"enter the corrected calendar instead of removing it.",
-            extra={"building_ids": in_use},
+            f"Published nights of {len(in_use)} building(s) and {len(booked)} active "
+            f"reservation(s) depend on the {year} calendar; enter the corrected calendar "
+            f"instead of removing it.",
+            extra={"building_ids": in_use, "reservation_ids": booked},
         )
     await repository.delete_year(conn, year)

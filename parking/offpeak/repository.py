@@ -21,6 +21,7 @@ __all__ = [
     "list_blackouts",
     "list_rules",
     "reservations_in_period",
+    "reservations_needing_calendar",
     "reservations_on_nights",
 ]
 
@@ -56,7 +57,7 @@ _DELETE_BLACKOUT = f"""
 DELETE FROM blackouts WHERE id = $1 AND building_id = $2 RETURNING {_BLACKOUT_COLUMNS}
 """
 
-_RESERVATION_COLUMNS = 'id, night, lower(stay) AS start, upper(stay) AS "end"'
+_RESERVATION_COLUMNS = 'id, building_id, night, lower(stay) AS start, upper(stay) AS "end"'
 # Only claims that still matter: active, and not over yet.
 _RESERVATIONS_IN_PERIOD = f"""
 SELECT {_RESERVATION_COLUMNS} FROM reservations
@@ -68,6 +69,17 @@ _RESERVATIONS_ON_NIGHTS = f"""
 SELECT {_RESERVATION_COLUMNS} FROM reservations
 WHERE building_id = $1 AND status = ANY($2::text[]) AND upper(stay) > $3
   AND night >= $4 AND ($5::date IS NULL OR night <= $5)
+ORDER BY id
+"""
+# Only reservations on nights a working-day or rest-day rule of their building covers.
+_RESERVATIONS_NEEDING_CALENDAR = f"""
+SELECT {_RESERVATION_COLUMNS} FROM reservations r
+WHERE status = ANY($1::text[]) AND upper(stay) > $2 AND night BETWEEN $3 AND $4
+  AND EXISTS (
+      SELECT 1 FROM off_peak_rules o
+      WHERE o.building_id = r.building_id AND o.day_class <> 'every_day'
+        AND o.valid_from <= r.night AND (o.valid_until IS NULL OR o.valid_until >= r.night)
+  )
 ORDER BY id
 """
 _BUILDINGS_WITH_CALENDAR_RULES = """
@@ -82,6 +94,7 @@ class ReservationStay(BaseModel):
     """An active reservation's claim on the building, as window checks need it."""
 
     id: int
+    building_id: int
     night: dt.date
     start: dt.datetime
     end: dt.datetime
@@ -169,6 +182,14 @@ async def reservations_on_nights(
     rows = await conn.fetch(
         _RESERVATIONS_ON_NIGHTS, building_id, list(ACTIVE_STATUSES), now, first, last
     )
+    return [ReservationStay.model_validate(dict(r)) for r in rows]
+
+
+async def reservations_needing_calendar(
+    conn: asyncpg.Connection, first: dt.date, last: dt.date, *, now: dt.datetime
+) -> list[ReservationStay]:
+    """Active reservations, not over yet, on nights whose windows depend on the calendar."""
+    rows = await conn.fetch(_RESERVATIONS_NEEDING_CALENDAR, list(ACTIVE_STATUSES), now, first, last)
     return [ReservationStay.model_validate(dict(r)) for r in rows]
 
 

@@ -9,7 +9,8 @@ fee; availability is republished for the affected nights within the horizon.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -41,8 +42,10 @@ __all__ = [
     "create_rule",
     "delete_blackout",
     "delete_rule",
+    "guarded_change",
     "list_blackouts",
     "list_rules",
+    "reservations_needing_year",
     "windows_of_nights",
 ]
 
@@ -50,6 +53,7 @@ MAX_WINDOW_NIGHTS = 62
 _DAY = dt.timedelta(days=1)
 
 NightResult = tuple[Window, ...] | CalendarMissing
+T = TypeVar("T")
 
 
 async def list_rules(
@@ -93,12 +97,10 @@ async def delete_rule(
     claims = await repository.reservations_on_nights(
         conn, building_id, rule.valid_from, rule.valid_until, now=now
     )
-    before = await _windows_of(conn, building_id, {c.night for c in claims}, tz)
-    await repository.delete_rule(conn, building_id, rule_id)
-    after = await _windows_of(conn, building_id, {c.night for c in claims}, tz)
-    await _settle(
+    await guarded_change(
         conn,
-        _stranded(claims, before, after),
+        claims,
+        lambda: repository.delete_rule(conn, building_id, rule_id),
         cancel=cancel_reservations,
         reason="The building no longer shares its spaces at this time.",
         now=now,
@@ -131,16 +133,13 @@ async def create_blackout(
     await require_building(conn, user, building_id, lock=True)
     tz = settings.tz
     claims = await repository.reservations_in_period(conn, building_id, new.start, new.end, now=now)
-    before = await _windows_of(conn, building_id, {c.night for c in claims}, tz)
-    blackout = await repository.insert_blackout(conn, building_id, new)
-    after = await _windows_of(conn, building_id, {c.night for c in claims}, tz)
-    await _settle(
+    reason = "The building needs its spaces" + (f": {new.reason}" if new.reason else ".")
+    blackout = await guarded_change(
         conn,
-        _stranded(claims, before, after),
+        claims,
+        lambda: repository.insert_blackout(conn, building_id, new),
         cancel=new.cancel_reservations,
-        reason=f"The building needs its spaces: {new.reason}"
-        if new.reason
-        else ("The building needs its spaces."),
+        reason=reason,
         now=now,
         tz=tz,
     )
@@ -203,6 +202,15 @@ async def buildings_needing_year(
     return await repository.buildings_with_calendar_rules(conn, nights[0], nights[-1])
 
 
+async def reservations_needing_year(
+    conn: asyncpg.Connection, year: int, *, now: dt.datetime
+) -> list[ReservationStay]:
+    """Active reservations whose windows depend on ``year``'s working and rest days."""
+    return await repository.reservations_needing_calendar(
+        conn, dt.date(year, 1, 1), dt.date(year, 12, 31), now=now
+    )
+
+
 async def calendar_changed(
     conn: asyncpg.Connection, year: int, *, settings: Settings, now: dt.datetime
 ) -> None:
@@ -222,6 +230,40 @@ async def _windows_of(
     return {night: value for (_, night), value in results.items()}
 
 
+async def guarded_change(
+    conn: asyncpg.Connection,
+    claims: Sequence[ReservationStay],
+    change: Callable[[], Awaitable[T]],
+    *,
+    cancel: bool,
+    reason: str,
+    now: dt.datetime,
+    tz: ZoneInfo,
+) -> T:
+    """Make ``change`` unless it strands any of ``claims`` outside their building's windows.
+
+    Stranded reservations make it a 409 ``window-conflicts`` (the caller's transaction
+    then rolls the change back), or, with ``cancel``, are cancelled without fee.
+    """
+    before = await _claim_windows(conn, claims, tz)
+    result = await change()
+    after = await _claim_windows(conn, claims, tz)
+    await _settle(
+        conn, _stranded(claims, before, after), cancel=cancel, reason=reason, now=now, tz=tz
+    )
+    return result
+
+
+async def _claim_windows(
+    conn: asyncpg.Connection, claims: Sequence[ReservationStay], tz: ZoneInfo
+) -> dict[tuple[int, dt.date], NightResult]:
+    if not claims:
+        return {}
+    return await load_window_results(
+        conn, {c.building_id for c in claims}, {c.night for c in claims}, tz
+    )
+
+
 def _inside(result: NightResult, claim: ReservationStay) -> bool:
     if isinstance(result, CalendarMissing):
         return False
@@ -230,8 +272,8 @@ def _inside(result: NightResult, claim: ReservationStay) -> bool:
 
 def _stranded(
     claims: Sequence[ReservationStay],
-    before: dict[dt.date, NightResult],
-    after: dict[dt.date, NightResult],
+    before: dict[tuple[int, dt.date], NightResult],
+    after: dict[tuple[int, dt.date], NightResult],
 ) -> list[int]:
     """Reservations inside the windows before the change and outside them after it.
 
@@ -239,7 +281,10 @@ def _stranded(
     change's doing, so it is left alone.
     """
     return sorted(
-        c.id for c in claims if _inside(before[c.night], c) and not _inside(after[c.night], c)
+        c.id
+        for c in claims
+        if _inside(before[c.building_id, c.night], c)
+        and not _inside(after[c.building_id, c.night], c)
     )
 
 

@@ -498,3 +498,39 @@ async def test_an_admin_calendar_entry_republishes_nights_that_depend_on_it(clie
         "start": at(today, 19).isoformat(),
         "end": at(today + dt.timedelta(days=1), 8).isoformat(),
     }
+
+
+async def test_a_calendar_correction_that_strands_reservations_is_refused(client, conn) -> None:
+    admin = await auth_headers(client, conn, "admin")
+    assert (await client.put("/admin/calendar/2027", json=[], headers=admin)).status_code == 200
+    building = await add_building(conn)
+    space = await add_space(conn, building)
+    await add_rule(
+        conn, building, dt.time(19), dt.time(8), dt.date(2027, 1, 1), day_class="working_days"
+    )
+    monday = dt.date(2027, 3, 1)
+    booked = await add_reservation(conn, building, space, monday, at(monday, 20), at(monday, 23))
+    correction = [{"day": "2027-03-01", "kind": "holiday", "name": "示例"}]
+
+    response = await client.put("/admin/calendar/2027", json=correction, headers=admin)
+
+    problem = assert_problem(response, 409, "window-conflicts")
+    assert problem["reservation_ids"] == [booked]
+    assert not await conn.fetchval("SELECT count(*) FROM calendar_days WHERE day = '2027-03-01'")
+    assert await _status(conn, booked) == "confirmed"
+    uncover = await client.delete("/admin/calendar/2027", headers=admin)
+    assert assert_problem(uncover, 409, "calendar-in-use")["reservation_ids"] == [booked]
+    assert await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = 2027") == 1
+
+    response = await client.put(
+        "/admin/calendar/2027",
+        json=correction,
+        params={"cancel_reservations": "true"},
+        headers=admin,
+    )
+
+    assert response.status_code == 200, response.text
+    assert await conn.fetchval("SELECT kind FROM calendar_days WHERE day = '2027-03-01'") == (
+        "holiday"
+    )
+    assert await _status(conn, booked) == "cancelled"

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from parking.windows import (
     CalendarMissing,
     Window,
+    compute_windows,
     load_window_results,
     load_windows,
     night_windows,
 )
 from tests.windows.db import add_blackout, add_building, add_rule
-from tests.windows.strategies import SHANGHAI
+from tests.windows.strategies import SHANGHAI, blackouts_near, package_calendar, rules
 
 T = SHANGHAI
 
@@ -109,3 +112,45 @@ async def test_days_of_an_uncovered_year_are_not_a_calendar(conn) -> None:
 async def test_no_buildings_or_no_nights_is_empty(conn) -> None:
     assert await load_windows(conn, [], [dt.date(2026, 1, 1)], T) == {}
     assert await load_windows(conn, [1], [], T) == {}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), first=st.dates(dt.date(2024, 1, 1), dt.date(2026, 12, 20)))
+async def test_loaded_windows_equal_the_pure_core_over_the_real_calendar(conn, data, first) -> None:
+    classes = ("every_day", "working_days", "rest_days")
+    nights = [first + dt.timedelta(days=i) for i in range(data.draw(st.integers(1, 10)))]
+    rule_sets = data.draw(
+        st.lists(st.lists(rules(first, classes), max_size=3), min_size=1, max_size=3)
+    )
+    cut_sets = [data.draw(st.lists(blackouts_near(first), max_size=3)) for _ in rule_sets]
+    tx = conn.transaction()
+    await tx.start()
+    try:
+        buildings = []
+        for rule_list, cuts in zip(rule_sets, cut_sets, strict=True):
+            building = await add_building(conn)
+            buildings.append(building)
+            for r in rule_list:
+                await add_rule(
+                    conn,
+                    building,
+                    r.start_time,
+                    r.end_time,
+                    r.valid_from,
+                    r.valid_until,
+                    day_class=r.day_class,
+                    weekdays=sorted(r.weekdays),
+                )
+            for start, end in cuts:
+                await add_blackout(conn, building, start, end)
+
+        loaded = await load_windows(conn, buildings, nights, T)
+
+        for building, rule_list, cuts in zip(buildings, rule_sets, cut_sets, strict=True):
+            for night in nights:
+                expected = compute_windows(night, rule_list, cuts, package_calendar(), T)
+                assert loaded[building, night] == expected
+    finally:
+        await tx.rollback()

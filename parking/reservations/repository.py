@@ -24,6 +24,7 @@ __all__ = [
     "insert_booking",
     "list_for_building",
     "list_for_user",
+    "plate_busy",
     "set_fee",
     "space_of_building",
 ]
@@ -35,12 +36,17 @@ _BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1 FOR KEY SHARE"
 
 _SPACE = "SELECT id, shared, features FROM spaces WHERE id = $1 AND building_id = $2"
 
-# The new row with its space's label, in one round trip.
+# The new row with its space's label, in one round trip; no row when the space or the
+# car is taken for that time. DO NOTHING makes it a speculative insertion: two plain
+# INSERTs of conflicting rows each put their row in the index and then wait for the
+# other, which deadlocks under an exclusion constraint; a speculative insertion that
+# meets an uncommitted conflicting row backs out instead, so racing bookings never do.
 _INSERT = f"""
 WITH r AS (
     INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_id, night,
                               stay, status, hold_expires_at, source, fee_fen)
     VALUES ('booking', $1, $2, $3, $4, $5, $6, tstzrange($7, $8), $9, $10, 'app', $11)
+    ON CONFLICT DO NOTHING
     RETURNING *
 )
 SELECT {COLUMNS}, $12::text AS building_name, s.label AS space_label
@@ -79,6 +85,15 @@ _LIST_FOR_BUILDING = _VIEW.format(
     order="v.start, v.id",
 )
 _COUNT_FOR_BUILDING = f"SELECT count(*) {_BUILDING_FILTER}"
+
+# The same predicate as reservations_plate_no_overlap, so its index answers it.
+_PLATE_BUSY = """
+SELECT EXISTS (
+    SELECT 1 FROM reservations
+    WHERE plate = $1 AND stay && tstzrange($2, $3)
+      AND status IN ('held', 'confirmed', 'checked_in')
+)
+"""
 
 _SET_FEE = "UPDATE reservations SET fee_fen = $2, updated_at = $3 WHERE id = $1"
 
@@ -124,8 +139,8 @@ async def space_of_building(
     return SpaceRef.model_validate(dict(row)) if row else None
 
 
-async def insert_booking(conn: asyncpg.Connection, new: NewBooking) -> ReservationView:
-    """Insert the booking; raises ExclusionViolationError when its space or car is taken."""
+async def insert_booking(conn: asyncpg.Connection, new: NewBooking) -> ReservationView | None:
+    """The booking inserted, or None when its space or its car is taken for the stay."""
     row = await conn.fetchrow(
         _INSERT,
         new.user_id,
@@ -141,7 +156,14 @@ async def insert_booking(conn: asyncpg.Connection, new: NewBooking) -> Reservati
         new.fee_fen,
         new.building_name,
     )
-    return ReservationView.model_validate(dict(row))
+    return ReservationView.model_validate(dict(row)) if row else None
+
+
+async def plate_busy(
+    conn: asyncpg.Connection, plate: str, start: dt.datetime, end: dt.datetime
+) -> bool:
+    """Whether the car has an active reservation overlapping ``[start, end)``."""
+    return await conn.fetchval(_PLATE_BUSY, plate, start, end)
 
 
 async def get_view(conn: asyncpg.Connection, reservation_id: int) -> ReservationView | None:

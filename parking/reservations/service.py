@@ -47,8 +47,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SPACE_CONSTRAINT = "reservations_space_no_overlap"
-_PLATE_CONSTRAINT = "reservations_plate_no_overlap"
 # Candidates tried per query of free spaces; a lost race moves on to the next one.
 _CANDIDATES = 20
 _CANCELLABLE = ("held", "confirmed")
@@ -150,21 +148,13 @@ def _stay(
 
 
 async def _try_insert(conn: asyncpg.Connection, new: NewBooking) -> ReservationView | None:
-    """The booking on ``new.space_id``, or None when the space is taken for that time."""
-    try:
-        # A savepoint: a lost race leaves the request's transaction usable.
-        async with conn.transaction():
-            return await repository.insert_booking(conn, new)
-    except asyncpg.ExclusionViolationError as exc:
-        if exc.constraint_name == _PLATE_CONSTRAINT:
-            raise Problem(
-                409,
-                "vehicle-busy",
-                "This vehicle already has a reservation that overlaps the stay.",
-            ) from exc
-        if exc.constraint_name == _SPACE_CONSTRAINT:
-            return None
-        raise
+    """The booking on ``new.space_id``, or None when that space is taken for the stay."""
+    booked = await repository.insert_booking(conn, new)
+    if booked is None and await repository.plate_busy(conn, new.plate, new.start, new.end):
+        raise Problem(
+            409, "vehicle-busy", "This vehicle already has a reservation that overlaps the stay."
+        )
+    return booked
 
 
 async def _book_any_space(

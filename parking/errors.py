@@ -65,6 +65,11 @@ _CONSTRAINT_PROBLEMS: dict[str, tuple[str, str]] = {
         "vehicle-busy",
         "This vehicle already has a reservation that overlaps that time.",
     ),
+    # A space deleted while a reservation names it (the check before the delete raced).
+    "reservations_space_id_fkey": (
+        "space-has-history",
+        "This space has reservations on record; unshare it instead.",
+    ),
 }
 
 

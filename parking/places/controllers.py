@@ -137,17 +137,32 @@ class SearchController(Controller):
         self,
         conn: DbConnection,
         request: _Request,
-        night: FromQuery[dt.date | None] = None,
-        arrive: FromQuery[dt.datetime | None] = None,
-        depart: FromQuery[dt.datetime | None] = None,
-        lat: Annotated[float | None, Parameter(ge=-90, le=90)] = None,
+        night: Annotated[
+            dt.date | None, Parameter(description="Local date the night starts on; default today.")
+        ] = None,
+        arrive: Annotated[
+            dt.datetime | None,
+            Parameter(description="ISO 8601 with offset; default: the window's start."),
+        ] = None,
+        depart: Annotated[
+            dt.datetime | None,
+            Parameter(description="ISO 8601 with offset; default: the window's end."),
+        ] = None,
+        lat: Annotated[
+            float | None,
+            Parameter(ge=-90, le=90, description="With lon; default: your home compound."),
+        ] = None,
         lon: Annotated[float | None, Parameter(ge=-180, le=180)] = None,
-        radius_m: Annotated[int, Parameter(ge=1, le=MAX_RADIUS_M)] = 800,
-        ev: FromQuery[bool] = False,
-        large: FromQuery[bool] = False,
+        radius_m: Annotated[
+            int, Parameter(ge=1, le=MAX_RADIUS_M, description="Great-circle metres.")
+        ] = 800,
+        ev: Annotated[bool, Parameter(description="Only spaces with a charger.")] = False,
+        large: Annotated[bool, Parameter(description="Only spaces for large vehicles.")] = False,
         limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT)] = 20,
-        cursor: Annotated[str | None, Parameter(max_length=200)] = None,
-        offset: Annotated[int | None, Parameter(ge=0)] = None,
+        cursor: Annotated[
+            str | None, Parameter(max_length=200, description="next_cursor of the last page.")
+        ] = None,
+        offset: Annotated[int | None, Parameter(ge=0, description="Instead of cursor.")] = None,
     ) -> SearchPage:
         query = SearchQuery(
             night=night,

@@ -37,6 +37,9 @@ MAX_KEY_LENGTH = 255
 # Held to the end of the request's transaction: a second request with the same key
 # while the first runs cannot take it, and is told so instead of waiting.
 _TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('idem:' || $1 || ':' || $2, 0))"
+# A statement of its own, after the lock: its snapshot then includes the answer of a
+# first request that committed just before the lock was taken (one statement would
+# read with a snapshot from before it).
 _GET = """
 SELECT request_hash, response_status, response_body,
        created_at > now() - make_interval(hours => $3) AS fresh
@@ -132,8 +135,7 @@ async def idempotent(
     ``status_code`` (a pydantic model or JSON value).
     """
     key = parse_key(key)
-    owner = str(user_id)
-    if not await conn.fetchval(_TRY_LOCK, owner, key):
+    if not await conn.fetchval(_TRY_LOCK, str(user_id), key):
         raise Problem(
             409,
             "idempotency-in-flight",

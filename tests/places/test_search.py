@@ -345,3 +345,20 @@ async def test_default_night_is_today(client, conn, manager, resident) -> None:
     response = await _search(client, resident, night=None)
     assert response.status_code == 200
     assert response.json()["night"] == dt.datetime.now(SHANGHAI).date().isoformat()
+
+
+async def test_tonight_counts_from_now(client, conn, manager, resident) -> None:
+    """The part of tonight's window that is over is not offered, and what ended in it
+    does not count against the rest."""
+    now = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+    opened = now - dt.timedelta(hours=1)
+    closes = now + dt.timedelta(hours=2)
+    b = await _place(client, conn, manager, 100, 0, spaces=2, window=(opened.time(), closes.time()))
+    # Left twenty minutes ago: that space is free for the rest of the window.
+    await reserve(conn, b["space_ids"][0], opened, now - dt.timedelta(minutes=20))
+    before = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    [item] = await _found(client, resident, night=opened.date().isoformat())
+    after = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+    assert before <= dt.datetime.fromisoformat(item["arrive"]) <= after
+    assert _same_instants(item["window"], opened, closes)
+    assert item["free"] == 2

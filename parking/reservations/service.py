@@ -72,7 +72,7 @@ async def book(
             409, "place-suspended", f"{building.name} is not taking bookings at the moment."
         )
     windows = await night_windows(conn, building.id, request.night, tz)
-    window, arrive, depart = _stay(windows, request, tz)
+    window, arrive, depart = _stay(windows, request, now, tz)
     if depart <= now:
         raise Problem(422, "in-the-past", "The stay would end before now.")
     # A stay already under way starts now: the time before cannot be used, and a space
@@ -110,9 +110,12 @@ async def book(
 
 
 def _stay(
-    windows: Sequence[Window], request: BookingRequest, tz: ZoneInfo
+    windows: Sequence[Window], request: BookingRequest, now: dt.datetime, tz: ZoneInfo
 ) -> tuple[Window, dt.datetime, dt.datetime]:
-    """The window the stay lies in, and the stay with omitted ends filled from it."""
+    """The window the stay lies in, and the stay with omitted ends filled from it.
+
+    Without times: the night's first window that has not ended yet (else its first).
+    """
     night = request.night.isoformat()
     if not windows:
         raise Problem(
@@ -122,7 +125,7 @@ def _stay(
     if arrive is not None and depart is not None and not arrive < depart:
         raise Problem(422, "outside-window", "The stay must end after it starts.")
     if arrive is None and depart is None:
-        window = windows[0]
+        window = next((w for w in windows if w.end > now), windows[0])
     elif depart is None:
         window = next((w for w in windows if w.start <= arrive < w.end), None)
     elif arrive is None:

@@ -348,3 +348,35 @@ async def test_residents_only(client, conn, place, night, settings) -> None:
     assert_problem(response, 403, "forbidden")
     assert_problem(await client.get("/reservations", headers=manager), 403, "forbidden")
     assert (await client.get("/reservations")).status_code == 401
+
+
+async def test_a_stay_under_way_starts_now_in_the_window_not_yet_over(
+    client, conn, resident, settings
+) -> None:
+    now = dt.datetime.now(settings.tz).replace(second=0, microsecond=0)
+    opens, closes = now - dt.timedelta(hours=3), now + dt.timedelta(hours=3)
+    place = await make_place(
+        conn, start=opens.time(), end=closes.time(), valid_from=opens.date() - dt.timedelta(days=1)
+    )
+    # A blackout splits tonight's window; the first part is already over.
+    await conn.execute(
+        "INSERT INTO blackouts (building_id, period) VALUES ($1, tstzrange($2, $3))",
+        place.id,
+        now - dt.timedelta(hours=2),
+        now - dt.timedelta(hours=1),
+    )
+    before = dt.datetime.now(dt.UTC)
+    response = await client.post(
+        "/reservations",
+        json={
+            "building_id": place.id,
+            "night": opens.date().isoformat(),
+            "vehicle_id": resident.vehicle_id,
+        },
+        headers=booking_headers(resident),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    start = dt.datetime.fromisoformat(body["start"])
+    assert before <= start <= dt.datetime.now(dt.UTC)
+    assert dt.datetime.fromisoformat(body["end"]) == closes

@@ -37,11 +37,15 @@ RETURNING id
 """
 
 # Every night of a pass is an ordinary reservations row, so the same exclusion
-# constraint keeps it apart from bookings and other passes.
+# constraints keep it apart from bookings and other passes. No row comes back when the
+# space or the car is taken for that time: DO NOTHING makes it a speculative insertion,
+# which waits for a racing booking instead of deadlocking with it as two plain INSERTs
+# under an exclusion constraint can.
 _INSERT_NIGHT = """
 INSERT INTO reservations (kind, pass_id, user_id, vehicle_id, plate, building_id, space_id,
                           night, stay, status, source, fee_fen)
 VALUES ('pass_night', $1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), 'confirmed', 'pass', 0)
+ON CONFLICT DO NOTHING
 RETURNING id
 """
 
@@ -136,7 +140,8 @@ async def insert_night(
     night: dt.date,
     start: dt.datetime,
     end: dt.datetime,
-) -> int:
+) -> int | None:
+    """The new row's id, or None when the space or the car is taken for that time."""
     return await conn.fetchval(
         _INSERT_NIGHT,
         pass_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -17,6 +18,7 @@ from parking.passes.schemas import BuildingPass, NewPass, PassDetail, PassNight,
 from parking.places.access import require_building
 from parking.plates import mask_plate
 from parking.prices import plans_of
+from parking.reservations.repository import plate_busy
 from parking.reservations.states import transition
 from parking.residents.service import require_verified, vehicle_of
 from parking.security import AuthUser
@@ -33,9 +35,6 @@ __all__ = [
     "parse_month",
     "release_night",
 ]
-
-_SPACE_CONSTRAINT = "reservations_space_no_overlap"
-_PLATE_CONSTRAINT = "reservations_plate_no_overlap"
 
 
 def parse_month(text: str) -> dt.date:
@@ -74,18 +73,23 @@ async def _own(
     return found
 
 
+class _VehicleBusy(Exception):
+    """The car has another reservation overlapping a night of the pass."""
+
+
 async def _claim_space(
     conn: asyncpg.Connection,
     building_id: int,
+    plate: str,
     stay: Window,
     preferred: int | None,
-    insert,
+    insert: Callable[[int], Awaitable[int | None]],
 ) -> int | None:
     """Insert the night's claim on a free space (``preferred`` first); its space or None.
 
     Candidates come from ``occupancy``; a concurrent booking may take one between the
-    query and the insert, which the exclusion constraint refuses, so the next is tried
-    (then one fresh query).
+    query and the insert, so the next is tried (then one fresh query). Raises
+    ``_VehicleBusy`` when the car itself is taken for the stay.
     """
     tried: set[int] = set()
     for attempt in range(2):
@@ -100,14 +104,10 @@ async def _claim_space(
             return None
         for space_id in fresh:
             tried.add(space_id)
-            try:
-                async with conn.transaction():  # a savepoint: a refused insert undoes only itself
-                    await insert(space_id)
-            except asyncpg.ExclusionViolationError as exc:
-                if exc.constraint_name == _SPACE_CONSTRAINT:
-                    continue
-                raise
-            return space_id
+            if await insert(space_id) is not None:
+                return space_id
+            if await plate_busy(conn, plate, stay.start, stay.end):
+                raise _VehicleBusy
     return None
 
 
@@ -183,8 +183,10 @@ async def buy_pass(
     for night, night_stays in stays.items():
         for stay in night_stays:
 
-            async def insert(space_id: int, night: dt.date = night, stay: Window = stay) -> None:
-                await repository.insert_night(
+            async def insert(
+                space_id: int, night: dt.date = night, stay: Window = stay
+            ) -> int | None:
+                return await repository.insert_night(
                     conn,
                     pass_id=pass_id,
                     user_id=user_id,
@@ -198,10 +200,10 @@ async def buy_pass(
                 )
 
             try:
-                space_id = await _claim_space(conn, building.id, stay, previous, insert)
-            except asyncpg.ExclusionViolationError as exc:
-                if exc.constraint_name != _PLATE_CONSTRAINT:
-                    raise
+                space_id = await _claim_space(
+                    conn, building.id, vehicle.plate, stay, previous, insert
+                )
+            except _VehicleBusy:
                 busy.append(night)
                 break
             if space_id is None:

@@ -358,3 +358,25 @@ async def test_the_manager_lists_the_buildings_passes_with_plates_masked(client,
     assert_problem(
         await client.get(f"/buildings/{building.id}/passes", headers=headers), 403, "forbidden"
     )
+
+
+async def test_a_vehicle_booked_elsewhere_on_a_night_gets_no_pass(client, conn, buyer):
+    resident, headers = buyer
+    building = await make_building(conn, spaces=2, monthly_pass_fen=FEE)
+    elsewhere = await make_building(conn, spaces=1)
+    month = _next_month()
+    night = month + dt.timedelta(days=11)
+    await insert_reservation(
+        conn,
+        building_id=elsewhere.id,
+        space_id=elsewhere.space_ids[0],
+        plate=resident.plate,
+        start=_at(night, 21),
+        end=_at(night, 23),
+    )
+    before = await _written(conn)
+    problem = assert_problem(
+        await _buy(client, headers, building.id, resident, month), 409, "vehicle-busy"
+    )
+    assert problem["nights"] == [night.isoformat()]
+    assert await _written(conn) == before

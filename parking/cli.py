@@ -79,15 +79,26 @@ def migrate() -> None:
 @cli.command("calendar-status")
 def calendar_status() -> None:
     """List the years whose official holiday calendar is entered, and by whom."""
+    import datetime as dt
+
     from parking.calendar.service import calendar_status as status
 
-    years = _with_connection(_settings_with_database(), status)
+    settings = _settings_with_database()
+    years = _with_connection(settings, status)
     if not years:
         click.echo("no year of the holiday calendar is entered; run `parking migrate`")
     for y in years:
         click.echo(
             f"{y.year}  {y.source:7}  {y.holidays:3} holidays  {y.workdays:2} adjusted workdays"
             f"  updated {y.updated_at:%Y-%m-%d}"
+        )
+    this_year = dt.datetime.now(settings.tz).year
+    missing = [y for y in (this_year, this_year + 1) if y not in {c.year for c in years}]
+    for year in missing:
+        click.echo(
+            f"not entered: {year} (working-day and rest-day rules cannot answer its nights; "
+            f"an admin enters it with PUT /admin/calendar/{year})",
+            err=True,
         )
 
 

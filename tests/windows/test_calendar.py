@@ -9,6 +9,7 @@ import chinese_calendar
 from parking.calendar.service import package_years, seed_calendar
 from tests.foundation.test_cli import parking
 from tests.helpers import assert_problem, auth_headers
+from tests.windows.strategies import SHANGHAI
 
 PACKAGE_YEARS = sorted({d.year for d in chinese_calendar.holidays})
 
@@ -65,6 +66,9 @@ async def test_calendar_status_command_lists_covered_years(db_dsn) -> None:
     lines = done.stdout.splitlines()
     assert len(lines) == len(PACKAGE_YEARS)
     assert lines[-1].startswith("2026  package")
+    this_year = dt.datetime.now(SHANGHAI).year
+    if this_year + 1 not in PACKAGE_YEARS:
+        assert f"not entered: {this_year + 1}" in done.stderr
 
 
 async def test_admin_reads_a_year(client, conn) -> None:

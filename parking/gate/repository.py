@@ -54,6 +54,8 @@ WHERE building_id = $1 AND plate = $2 AND status = 'confirmed'
   AND tstzrange(lower(stay) - interval '30 minutes', upper(stay)) @> $3::timestamptz
 ORDER BY stay @> $3::timestamptz DESC, lower(stay)
 LIMIT 1
+-- Locked until the check-in: a cancellation or the no-show sweep cannot slip in between.
+FOR UPDATE
 """
 
 _INSERT_SESSION = """

@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.pagination import OffsetPagination
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from parking.db import DbConnection
+from parking.errors import PROBLEM_MEDIA_TYPE
 from parking.idempotency import IDEMPOTENCY_KEY_HEADER, idempotent
 from parking.reservations import service
 from parking.reservations.model import ReservationStatus
@@ -32,6 +34,14 @@ _IdempotencyKey = Annotated[
 ]
 
 
+def _problems(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
+    """The problem types an endpoint may answer, for the API schema."""
+    return {
+        status: ResponseSpec(None, description=text, media_type=PROBLEM_MEDIA_TYPE)
+        for status, text in descriptions.items()
+    }
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -45,7 +55,19 @@ class ReservationController(Controller):
         "/",
         status_code=201,
         summary="Book a space for a night (needs an Idempotency-Key header)",
-        description="201 with the reservation; 409 `no-capacity` when the building is full.",
+        description="201 with the reservation. The same key and body again: the first answer "
+        "(201 or a 4xx problem) with `Idempotent-Replayed: true`.",
+        responses=_problems(
+            {
+                400: "`idempotency-key-missing`",
+                403: "`not-verified`",
+                404: "`not-found`: the building, the vehicle or the named space",
+                409: "`no-capacity`, `space-taken`, `vehicle-busy`, `place-suspended`, "
+                "`not-bookable`, `idempotency-in-flight`, `calendar-missing`",
+                422: "`outside-window`, `in-the-past`, `space-unsuitable`, "
+                "`idempotency-mismatch`, `idempotency-key-invalid`, `validation-error`",
+            }
+        ),
     )
     async def book(
         self,
@@ -93,7 +115,12 @@ class ReservationController(Controller):
         tz = request.app.state.settings.tz
         return await service.get_own(conn, request.user.id, reservation_id, tz)
 
-    @post("/{reservation_id:int}/confirm", status_code=200, summary="Confirm a held booking")
+    @post(
+        "/{reservation_id:int}/confirm",
+        status_code=200,
+        summary="Confirm a held booking (again: its current state)",
+        responses=_problems({404: "`not-found`", 409: "`hold-expired`, `not-confirmable`"}),
+    )
     async def confirm(
         self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
     ) -> ReservationOut:
@@ -104,6 +131,7 @@ class ReservationController(Controller):
         "/{reservation_id:int}/cancel",
         status_code=200,
         summary="Cancel your booking (again: its current state)",
+        responses=_problems({404: "`not-found`", 409: "`not-cancellable`"}),
     )
     async def cancel(
         self, reservation_id: FromPath[int], conn: DbConnection, request: _Request

@@ -164,7 +164,7 @@ async def idempotent(
         if not 400 <= problem.status_code < 500:
             raise
         problem.instance = problem.instance or request.url.path
-        status, answer = problem.status_code, problem.to_response(request).content
+        status, answer = problem.status_code, _jsonable(problem.to_response(request).content)
     await conn.execute(_INSERT, user_id, key, fingerprint, status, answer)
     return _answer(status, answer, replayed=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import asyncpg
@@ -280,3 +281,20 @@ def _app(settings: Settings):
     from parking.app import create_app
 
     return create_app(settings)
+
+
+async def test_simultaneous_duplicates_book_once(client, conn, place, resident, night) -> None:
+    headers = booking_headers(resident, "double-click")
+    answers = await asyncio.gather(
+        *(
+            client.post("/reservations", json=_body(place, resident, night), headers=headers)
+            for _ in range(10)
+        )
+    )
+    created = [a for a in answers if a.status_code == 201]
+    assert created
+    assert all(a.content == created[0].content for a in created)
+    for other in answers:
+        if other.status_code != 201:
+            assert_problem(other, 409, "idempotency-in-flight")
+    assert await conn.fetchval("SELECT count(*) FROM reservations") == 1

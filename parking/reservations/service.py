@@ -303,6 +303,14 @@ async def cancel_own(
             f"A {current.status.replace('_', '-')} reservation cannot be cancelled.",
             extra={"reservation_status": current.status},
         )
+    if current.end <= at:
+        # Over: the gate or the no-show sweep settles it, not a cancellation.
+        raise Problem(
+            409,
+            "not-cancellable",
+            "The stay is already over.",
+            extra={"reservation_status": current.status},
+        )
     fee_fen = 0
     if current.status == "confirmed":
         plan = await prices.plan_for_night(conn, current.building_id, current.night)

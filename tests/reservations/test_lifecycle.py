@@ -256,3 +256,18 @@ async def test_a_cancelled_booking_cannot_be_confirmed(
     body = assert_problem(response, 409, "not-confirmable")
     assert body["reservation_status"] == "cancelled"
     assert await _status(conn, booked["id"]) == "cancelled"
+
+
+async def test_a_stay_that_is_over_cannot_be_cancelled(
+    client, conn, place, resident, night
+) -> None:
+    booked = await _book(client, place, resident, night)
+    await conn.execute(
+        """UPDATE reservations
+           SET stay = tstzrange(now() - interval '10 hours', now() - interval '1 hour')
+           WHERE id = $1""",
+        booked["id"],
+    )
+    response = await client.post(f"/reservations/{booked['id']}/cancel", headers=resident.headers)
+    assert_problem(response, 409, "not-cancellable")
+    assert await _status(conn, booked["id"]) == "confirmed"

@@ -121,7 +121,7 @@ async def replace_year(
 
     await guarded_change(
         conn,
-        await reservations_needing_year(conn, year, now=now),
+        await reservations_needing_year(conn, year, now=now, lock=True),
         enter,
         cancel=cancel_reservations,
         reason=f"The official {year} holiday calendar was corrected.",
@@ -142,7 +142,7 @@ async def uncover_year(
     package knows, the next ``parking migrate`` seeds it again.
     """
     in_use = await buildings_needing_year(conn, year, settings=settings, now=now)
-    booked = [r.id for r in await reservations_needing_year(conn, year, now=now)]
+    booked = [r.id for r in await reservations_needing_year(conn, year, now=now, lock=True)]
     if in_use or booked:
         raise Problem(
             409,

@@ -20,6 +20,7 @@ __all__ = [
     "insert_rule",
     "list_blackouts",
     "list_rules",
+    "lock_buildings",
     "reservations_in_period",
     "reservations_needing_calendar",
     "reservations_on_nights",
@@ -82,6 +83,8 @@ WHERE status = ANY($1::text[]) AND upper(stay) > $2 AND night BETWEEN $3 AND $4
   )
 ORDER BY id
 """
+# In id order, so that two changes locking several buildings cannot deadlock.
+_LOCK_BUILDINGS = "SELECT id FROM buildings WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 _BUILDINGS_WITH_CALENDAR_RULES = """
 SELECT DISTINCT building_id FROM off_peak_rules
 WHERE day_class <> 'every_day'
@@ -191,6 +194,11 @@ async def reservations_needing_calendar(
     """Active reservations, not over yet, on nights whose windows depend on the calendar."""
     rows = await conn.fetch(_RESERVATIONS_NEEDING_CALENDAR, list(ACTIVE_STATUSES), now, first, last)
     return [ReservationStay.model_validate(dict(r)) for r in rows]
+
+
+async def lock_buildings(conn: asyncpg.Connection, building_ids: list[int]) -> None:
+    """Hold the rows of these buildings until the transaction ends (bookings wait)."""
+    await conn.execute(_LOCK_BUILDINGS, building_ids)
 
 
 async def buildings_with_calendar_rules(

@@ -203,9 +203,17 @@ async def buildings_needing_year(
 
 
 async def reservations_needing_year(
-    conn: asyncpg.Connection, year: int, *, now: dt.datetime
+    conn: asyncpg.Connection, year: int, *, now: dt.datetime, lock: bool = False
 ) -> list[ReservationStay]:
-    """Active reservations whose windows depend on ``year``'s working and rest days."""
+    """Active reservations whose windows depend on ``year``'s working and rest days.
+
+    With ``lock``, first lock every building whose rules depend on the year, so that
+    no booking of theirs commits unseen while the calendar changes.
+    """
+    if lock:
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        buildings = await repository.buildings_with_calendar_rules(conn, first, last)
+        await repository.lock_buildings(conn, buildings)
     return await repository.reservations_needing_calendar(
         conn, dt.date(year, 1, 1), dt.date(year, 12, 31), now=now
     )

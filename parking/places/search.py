@@ -190,6 +190,7 @@ async def search_places(
     _check(query, today)
     night = query.night or today
     point = await _point(conn, user, query)
+    # walk_m is rounded, so a place up to half a metre beyond the radius still qualifies.
     south, west, north, east = bounding_box(point.lat, point.lon, query.radius_m + 1)
     candidates = await repository.candidates_in_box(conn, south, west, north, east)
     near: list[tuple[Candidate, int]] = []

@@ -3,7 +3,8 @@ passes, availability messages and the allocator all use.
 
 A space is free for ``[start, end)`` when it is shared, has every needed
 feature, and no active claim (reservation or pass night) on it overlaps the
-interval. Both queries are answered from the exclusion constraint's GiST index.
+interval. Both queries find a building's active claims on the interval in one probe of
+``reservations_building_active`` (the predicate is the exclusion constraint's).
 """
 
 from __future__ import annotations
@@ -29,17 +30,19 @@ class Interval(NamedTuple):
 
 
 _FREE_COUNTS = """
-SELECT q.building_id, count(s.id) AS free
+SELECT q.building_id,
+       (SELECT count(*)
+        FROM spaces s
+        WHERE s.building_id = q.building_id AND s.shared AND s.features @> $4::text[]
+          -- The spaces the building's active claims on the interval name: one probe of
+          -- reservations_building_active per building, not one per space.
+          AND s.id <> ALL (ARRAY(
+              SELECT r.space_id FROM reservations r
+              WHERE r.building_id = q.building_id
+                AND r.status IN ('held', 'confirmed', 'checked_in')
+                AND r.stay && tstzrange(q.starts, q.ends)))
+       ) AS free
 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS q (building_id, starts, ends)
-JOIN spaces s ON s.building_id = q.building_id AND s.shared AND s.features @> $4::text[]
-WHERE NOT EXISTS (
-    SELECT 1 FROM reservations r
-    WHERE r.space_id = s.id
-      -- the same predicate as the exclusion constraint, so its partial index serves it
-      AND r.status IN ('held', 'confirmed', 'checked_in')
-      AND r.stay && tstzrange(q.starts, q.ends)
-)
-GROUP BY q.building_id
 """
 
 _FREE_IDS = """
@@ -47,12 +50,11 @@ SELECT s.id
 FROM spaces s
 WHERE s.building_id = $1 AND s.shared AND s.features @> $4::text[]
   AND ($5::bigint IS NULL OR s.id = $5)
-  AND NOT EXISTS (
-    SELECT 1 FROM reservations r
-    WHERE r.space_id = s.id
-      AND r.status IN ('held', 'confirmed', 'checked_in')
-      AND r.stay && tstzrange($2, $3)
-  )
+  AND s.id <> ALL (ARRAY(
+      SELECT r.space_id FROM reservations r
+      WHERE r.building_id = $1
+        AND r.status IN ('held', 'confirmed', 'checked_in')
+        AND r.stay && tstzrange($2, $3)))
 -- Spaces with fewer features first, so EV and large spaces stay for those who need
 -- them; random among equals, so concurrent bookings rarely reach for the same one.
 ORDER BY cardinality(s.features), random()
@@ -63,7 +65,7 @@ LIMIT $6
 async def free_space_counts(
     conn: asyncpg.Connection, intervals: Sequence[Interval], needs: Collection[str] = ()
 ) -> dict[int, int]:
-    """Free spaces per building for each building's interval (0 for a building with none).
+    """Free spaces per building for each building's interval.
 
     A building listed twice gets the count of its last interval; callers pass one
     interval per building.
@@ -77,9 +79,7 @@ async def free_space_counts(
         [i.end for i in intervals],
         sorted(needs),
     )
-    counts = {i.building_id: 0 for i in intervals}
-    counts.update({r["building_id"]: r["free"] for r in rows})
-    return counts
+    return {r["building_id"]: r["free"] for r in rows}
 
 
 async def free_space_ids(

@@ -54,6 +54,9 @@ CREATE TABLE reservations (
 CREATE INDEX reservations_user_night ON reservations (user_id, night);
 CREATE INDEX reservations_building_night ON reservations (building_id, night);
 CREATE INDEX reservations_pass ON reservations (pass_id) WHERE pass_id IS NOT NULL;
+-- Free counts: a building's active claims overlapping an interval, in one probe.
+CREATE INDEX reservations_building_active ON reservations USING gist (building_id, stay)
+    WHERE status IN ('held', 'confirmed', 'checked_in');
 -- A vehicle's removal checks for, and detaches, the reservations that name it.
 CREATE INDEX reservations_vehicle ON reservations (vehicle_id) WHERE vehicle_id IS NOT NULL;
 -- The sweeps look only at what may need to change.

@@ -9,33 +9,44 @@ the building is in monthly mode and sells passes). Callers only see
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 import asyncpg
 
 from parking.errors import Problem
 from pricing.plans import PlanMode, PricePlan, plan_in_force
 
-__all__ = ["plan_for_night", "plans_of"]
+__all__ = ["plan_for_night", "plans_by_building", "plans_of"]
 
-_GET = "SELECT id, flat_fee_fen, monthly_pass_fen FROM buildings WHERE id = $1"
+_GET_MANY = "SELECT id, flat_fee_fen, monthly_pass_fen FROM buildings WHERE id = ANY($1::bigint[])"
+
+
+async def plans_by_building(
+    conn: asyncpg.Connection, building_ids: Collection[int]
+) -> dict[int, list[PricePlan]]:
+    """Every plan version of each building, oldest first, in one query; unknown ids are absent."""
+    plans: dict[int, list[PricePlan]] = {}
+    for row in await conn.fetch(_GET_MANY, list(building_ids)):
+        monthly = row["monthly_pass_fen"] is not None
+        plans[row["id"]] = [
+            PricePlan(
+                building_id=row["id"],
+                version=1,
+                mode=PlanMode.MONTHLY if monthly else PlanMode.PER_USE,
+                per_use_fee_fen=row["flat_fee_fen"],
+                monthly_fee_fen=row["monthly_pass_fen"],
+                effective_from=dt.date(2000, 1, 1),
+            )
+        ]
+    return plans
 
 
 async def plans_of(conn: asyncpg.Connection, building_id: int) -> list[PricePlan]:
     """Every plan version of the building, oldest first."""
-    row = await conn.fetchrow(_GET, building_id)
-    if row is None:
+    plans = await plans_by_building(conn, [building_id])
+    if building_id not in plans:
         raise Problem(404, "not-found", f"There is no building {building_id}.")
-    monthly = row["monthly_pass_fen"] is not None
-    return [
-        PricePlan(
-            building_id=building_id,
-            version=1,
-            mode=PlanMode.MONTHLY if monthly else PlanMode.PER_USE,
-            per_use_fee_fen=row["flat_fee_fen"],
-            monthly_fee_fen=row["monthly_pass_fen"],
-            effective_from=dt.date(2000, 1, 1),
-        )
-    ]
+    return plans[building_id]
 
 
 async def plan_for_night(conn: asyncpg.Connection, building_id: int, night: dt.date) -> PricePlan:

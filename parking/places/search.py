@@ -22,11 +22,11 @@ from parking.occupancy import Interval, free_space_counts
 from parking.places import repository
 from parking.places.repository import Candidate
 from parking.places.schemas import SearchItem, SearchPage, SearchPoint, WindowOut
-from parking.prices import plan_for_night
+from parking.prices import plans_by_building
 from parking.residents.service import home_of
 from parking.security import AuthUser
 from parking.windows import Window, envelope, load_windows
-from pricing.plans import NoPlanInForce, NotBookable
+from pricing.plans import NoPlanInForce, NotBookable, PricePlan, plan_in_force
 from pricing.quote import quote
 
 __all__ = ["MAX_LIMIT", "MAX_RADIUS_M", "SearchQuery", "bounding_box", "search_places"]
@@ -151,11 +151,9 @@ async def _point(conn: asyncpg.Connection, user: AuthUser, query: SearchQuery) -
     return SearchPoint(lat=home[0], lon=home[1], source="home")
 
 
-async def _price(
-    conn: asyncpg.Connection, match: _Match, night: dt.date, tz: dt.tzinfo
-) -> int | None:
+def _price(plans: list[PricePlan], match: _Match, night: dt.date, tz: dt.tzinfo) -> int | None:
     try:
-        plan = await plan_for_night(conn, match.candidate.id, night)
+        plan = plan_in_force(plans, night)
         priced = quote(
             plan, night, match.window.start, match.window.end, match.arrive, match.depart, tz
         )
@@ -201,9 +199,10 @@ async def search_places(
     matches = await _with_free_spaces(conn, near, night, query, tz, now)
     matches.sort(key=lambda m: (m.walk_m, m.candidate.id))
     page, next_cursor = _page(matches, query)
+    plans = await plans_by_building(conn, [m.candidate.id for m in page])
     items = []
     for m in page:
-        price_fen = await _price(conn, m, night, tz)
+        price_fen = _price(plans[m.candidate.id], m, night, tz)
         items.append(
             SearchItem(
                 building_id=m.candidate.id,

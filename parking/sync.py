@@ -49,7 +49,7 @@ GROUP BY b.id
 _SENT_BEFORE = """
 SELECT EXISTS (SELECT 1 FROM entity_versions WHERE entity_kind = 'reservation' AND entity_key = $1)
 """
-_PLACE_ID = "SELECT district_place_id FROM buildings WHERE id = $1"
+_PLACE_STATE = "SELECT district_place_id, status FROM buildings WHERE id = $1"
 _SHARED = "SELECT count(*) FROM spaces WHERE building_id = $1 AND shared"
 _RESERVATION = """
 SELECT r.id, r.kind, r.platform_reservation_id, b.district_place_id, r.plate,
@@ -114,7 +114,10 @@ async def emit_availability(
     nights = sorted(set(nights))
     if not nights:
         return
-    place_id = await conn.fetchval(_PLACE_ID, building_id)
+    place = await conn.fetchrow(_PLACE_STATE, building_id)
+    place_id = place["district_place_id"]
+    # A suspended place takes no new bookings: nothing is free, whatever stands empty.
+    suspended = place["status"] == "suspended"
     windows = await load_windows(conn, [building_id], nights, tz)
     shared = await conn.fetchval(_SHARED, building_id)
     for night in nights:
@@ -127,7 +130,7 @@ async def emit_availability(
                 "start": hull.start.astimezone(tz).isoformat(),
                 "end": hull.end.astimezone(tz).isoformat(),
             }
-            capacity, free = shared, counts[building_id]
+            capacity, free = shared, 0 if suspended else counts[building_id]
         payload = {
             "place_id": place_id,
             "night": night.isoformat(),

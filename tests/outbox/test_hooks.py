@@ -160,3 +160,13 @@ def test_horizon_is_tonight_and_the_configured_nights_after(settings: Settings) 
         dt.date(2027, 1, 1),
         dt.date(2027, 1, 2),
     ]
+
+
+async def test_a_suspended_place_has_nothing_free(
+    conn: asyncpg.Connection, settings: Settings
+) -> None:
+    place = await make_place(conn, spaces=2, status="suspended")
+    night = tomorrow(settings)
+    await sync.emit_availability(conn, place.id, [night], settings.tz)
+    (message,) = await _outbox(conn, "availability")
+    assert (message["payload"]["capacity"], message["payload"]["free"]) == (2, 0)

@@ -1,10 +1,13 @@
 -- What search and the gate need of a building.
 
 ALTER TABLE buildings
-    -- Interim prices until price plans are stored: a flat per-use fee, and the
-    -- monthly pass fee (NULL: the building sells no passes).
-    ADD COLUMN flat_fee_fen bigint NOT NULL DEFAULT 1000 CHECK (flat_fee_fen >= 0),
+    -- Interim prices until price plans are stored: a flat per-use fee (NULL: no
+    -- single nights are sold), and the monthly pass fee (NULL: no passes are sold,
+    -- otherwise the building is in monthly mode).
+    ADD COLUMN flat_fee_fen bigint DEFAULT 1000 CHECK (flat_fee_fen >= 0),
     ADD COLUMN monthly_pass_fen bigint CHECK (monthly_pass_fen >= 0),
+    ADD CONSTRAINT buildings_sells_something
+        CHECK (flat_fee_fen IS NOT NULL OR monthly_pass_fen IS NOT NULL),
     -- Hash of the per-building gate key (the gate's credential); NULL: none issued.
     ADD COLUMN gate_key_hash text;
 

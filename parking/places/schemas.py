@@ -120,7 +120,7 @@ class Building(BaseModel):
     lat: float
     lon: float
     status: BuildingStatus
-    flat_fee_fen: int
+    flat_fee_fen: int | None
     monthly_pass_fen: int | None
     spaces: int = Field(description="All spaces, shared or not.")
     shared_spaces: int

@@ -61,8 +61,9 @@ async def create_building(
     """A manager's building is their own; an admin names the manager account that runs it."""
     if user.role == "manager":
         if new.manager_id not in (None, user.id):
+            # Acting for another account is a matter of permission, not of input.
             raise Problem(
-                422, "manager-not-allowed", "A manager creates buildings for their own account."
+                403, "manager-not-allowed", "A manager creates buildings for their own account."
             )
         manager_id = user.id
     else:

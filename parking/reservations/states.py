@@ -62,7 +62,7 @@ async def transition(
             409,
             "invalid-transition",
             f"A {current.status} reservation cannot become {to_status}.",
-            extra={"status": current.status},
+            extra={"reservation_status": current.status},
         )
     if to_status == "released" and current.kind != "pass_night":
         raise Problem(409, "invalid-transition", "Only a pass night can be released.")

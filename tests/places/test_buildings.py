@@ -124,7 +124,7 @@ async def test_a_manager_cannot_create_for_someone_else(
         "manager_id": other_id,
     }
     assert_problem(
-        await client.post("/buildings", json=body, headers=headers), 422, "manager-not-allowed"
+        await client.post("/buildings", json=body, headers=headers), 403, "manager-not-allowed"
     )
     assert await conn.fetchval("SELECT count(*) FROM buildings") == 0
 

@@ -216,10 +216,8 @@ async def test_a_suspended_building_takes_no_bookings(client, conn, resident, ni
 async def test_a_monthly_building_without_a_per_use_fee_is_not_bookable(
     client, conn, resident, night
 ) -> None:
-    # The interim fee columns always carry a per-use fee; a monthly plan without one
-    # (as stored plan versions allow) is stood for by clearing it in this test's database.
+    # A monthly building whose plan sets no per-use fee sells no single nights.
     monthly = await make_place(conn, monthly_pass_fen=30000)
-    await conn.execute("ALTER TABLE buildings ALTER COLUMN flat_fee_fen DROP NOT NULL")
     await conn.execute("UPDATE buildings SET flat_fee_fen = NULL WHERE id = $1", monthly.id)
     await _refused(
         client,

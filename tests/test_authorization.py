@@ -20,9 +20,18 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from parking.app import create_app
-from parking.security import build_jwt_auth
 from parking.settings import Settings
-from tests.night_data import insert_reservation, make_building, make_manager, make_resident
+from tests.factories import (
+    at,
+    insert_pass,
+    insert_reservation,
+    make_building,
+    make_manager,
+    make_resident,
+    make_user,
+    night_in,
+    token_headers,
+)
 
 # Routes anyone may call, and routes that only ever act on the caller's own data (their
 # lists are checked below for leaks).
@@ -66,60 +75,31 @@ class World:
     headers: dict[str, dict[str, str]]
 
 
-def _token(settings: Settings, user_id: int, role: str) -> dict[str, str]:
-    token = build_jwt_auth(settings).create_token(
-        identifier=str(user_id), token_extras={"role": role}
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def _world(conn: asyncpg.Connection, settings: Settings) -> World:
-    _, victim_manager = await make_manager(conn)
+    victim_manager = (await make_manager(conn)).id
     building = await make_building(
         conn, manager_id=victim_manager, spaces=3, monthly_pass_fen=30000
     )
     victim = await make_resident(conn)
-    night = dt.datetime.now(settings.tz).date() + dt.timedelta(days=2)
-    start = dt.datetime.combine(night, dt.time(20), tzinfo=settings.tz)
+    night = night_in(2)
+    start = at(night, 20)
     reservation = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
-        plate=victim.plate,
+        resident=victim,
         start=start,
         end=start + dt.timedelta(hours=10),
-        night=night,
-        user_id=victim.user_id,
-    )
-    await conn.execute(
-        "UPDATE reservations SET vehicle_id = $1 WHERE id = $2", victim.vehicle_id, reservation
     )
     month = night.replace(day=1) + dt.timedelta(days=32)
     month = month.replace(day=1)
-    pass_id = await conn.fetchval(
-        """INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)
-           VALUES ($1, $2, $3, $4, $5, 30000) RETURNING id""",
-        victim.user_id,
-        victim.vehicle_id,
-        victim.plate,
-        building.id,
-        month,
-    )
-    pass_start = dt.datetime.combine(month, dt.time(19), tzinfo=settings.tz)
-    await conn.execute(
-        """INSERT INTO reservations (kind, pass_id, user_id, vehicle_id, plate, building_id,
-                                     space_id, night, stay, status, source)
-           VALUES ('pass_night', $1, $2, $3, $4, $5, $6, $7, tstzrange($8, $9), 'confirmed',
-                   'pass')""",
-        pass_id,
-        victim.user_id,
-        victim.vehicle_id,
-        victim.plate,
-        building.id,
-        building.space_ids[1],
-        month,
-        pass_start,
-        pass_start + dt.timedelta(hours=12),
+    pass_id = await insert_pass(conn, building_id=building.id, resident=victim, month=month)
+    await insert_reservation(
+        conn,
+        space_id=building.space_ids[1],
+        resident=victim,
+        pass_id=pass_id,
+        start=at(month, 19),
+        end=at(month, 19) + dt.timedelta(hours=12),
     )
     rule = await conn.fetchval("SELECT id FROM off_peak_rules WHERE building_id = $1", building.id)
     blackout = await conn.fetchval(
@@ -132,17 +112,14 @@ async def _world(conn: asyncpg.Connection, settings: Settings) -> World:
     compound = await conn.fetchval("SELECT id FROM compounds ORDER BY id LIMIT 1")
 
     attacker = await make_resident(conn)
-    _, other_manager = await make_manager(conn)
+    other_manager = (await make_manager(conn)).id
     await make_building(conn, manager_id=other_manager)
-    admin = await conn.fetchval(
-        "INSERT INTO users (email, password_hash, role) VALUES ('root@example.com', 'x', 'admin')"
-        " RETURNING id"
-    )
+    admin = (await make_user(conn, "admin")).id
     headers = {
         "anonymous": {},
-        "resident": _token(settings, attacker.user_id, "resident"),
-        "manager": _token(settings, other_manager, "manager"),
-        "admin": _token(settings, admin, "admin"),
+        "resident": token_headers(settings, attacker.user_id, "resident"),
+        "manager": token_headers(settings, other_manager, "manager"),
+        "admin": token_headers(settings, admin, "admin"),
     }
     return World(
         victim_manager=victim_manager,

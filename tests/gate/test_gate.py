@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.helpers import assert_problem, auth_headers, token_for
-from tests.night_data import (
+from tests.factories import (
+    TZ,
     insert_reservation,
     make_building,
     make_manager,
     outbox_rows,
     random_plate,
 )
-
-TZ = ZoneInfo("Asia/Shanghai")
+from tests.helpers import assert_problem, auth_headers, token_for
 
 
 def _now() -> dt.datetime:
@@ -27,9 +25,9 @@ def _now() -> dt.datetime:
 @pytest.fixture
 async def site(client, conn):
     """A building with its manager's headers and a gate key issued by them."""
-    email, manager_id = await make_manager(conn)
-    building = await make_building(conn, manager_id=manager_id, spaces=3)
-    manager = {"Authorization": f"Bearer {await token_for(client, email)}"}
+    user = await make_manager(conn)
+    building = await make_building(conn, manager_id=user.id, spaces=3)
+    manager = {"Authorization": f"Bearer {await token_for(client, user.email)}"}
     response = await client.post(f"/buildings/{building.id}/gate-key", headers=manager)
     assert response.status_code == 201, response.text
     return building, manager, {"X-Gate-Key": response.json()["gate_key"]}
@@ -94,8 +92,7 @@ async def test_a_wrong_key_or_no_credential_is_401_and_records_nothing(client, c
 
 async def test_another_buildings_key_is_refused(client, conn, site):
     _, _, gate = site
-    _, manager_id = await make_manager(conn)
-    other = await make_building(conn, manager_id=manager_id)
+    other = await make_building(conn, manager_id=(await make_manager(conn)).id)
     body = {"building_id": other.id, "plate": random_plate()}
     assert_problem(await client.post("/gate/entries", json=body, headers=gate), 403, "forbidden")
     assert await _sessions(conn, other.id) == []
@@ -125,7 +122,6 @@ async def test_entry_checks_in_and_exit_completes_the_reservation(client, conn, 
     now = _now()
     reservation_id = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
         plate=plate,
         start=now - dt.timedelta(minutes=10),
@@ -177,7 +173,6 @@ async def test_an_entry_30_minutes_before_the_start_matches_but_not_earlier(clie
     early, too_early = random_plate(), random_plate()
     matched = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
         plate=early,
         start=now + dt.timedelta(minutes=29),
@@ -185,7 +180,6 @@ async def test_an_entry_30_minutes_before_the_start_matches_but_not_earlier(clie
     )
     unmatched = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[1],
         plate=too_early,
         start=now + dt.timedelta(minutes=31),
@@ -215,7 +209,6 @@ async def test_an_unreserved_car_is_listed_for_the_manager_with_its_plate_masked
     reserved, unreserved = random_plate(), random_plate()
     await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
         plate=reserved,
         start=now - dt.timedelta(hours=1),
@@ -254,7 +247,6 @@ async def test_a_repeated_entry_read_is_not_a_second_entry(client, conn, site):
     now = _now()
     reservation_id = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
         plate=plate,
         start=now - dt.timedelta(minutes=5),

@@ -8,43 +8,36 @@ import datetime as dt
 import itertools
 import uuid
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from parking.errors import Problem
 from parking.reservations.schemas import BookingRequest
 from parking.reservations.service import book
-from tests.helpers import assert_problem, auth_headers, token_for
-from tests.night_data import (
+from tests.factories import (
+    TZ,
     insert_reservation,
+    local,
+    local_today,
     make_building,
     make_manager,
     make_resident,
     outbox_rows,
     random_plate,
 )
+from tests.helpers import assert_problem, auth_headers, token_for
 
-TZ = ZoneInfo("Asia/Shanghai")
 FEE = 30_000
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(TZ).date()
-
-
 def _next_month() -> dt.date:
-    today = _today()
+    today = local_today()
     return (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
 
 
 def _nights(month: dt.date) -> list[dt.date]:
     days = calendar.monthrange(month.year, month.month)[1]
     return [month + dt.timedelta(days=i) for i in range(days)]
-
-
-def _at(night: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime.combine(night, dt.time(hour), TZ)
 
 
 async def _headers(client, resident) -> dict[str, str]:
@@ -104,11 +97,11 @@ async def test_a_pass_holds_one_space_every_shared_night_of_the_month(client, co
         ("pass_night", "pass", "confirmed", 0, resident.plate)
     }
     # Each night is the building's window, 19:00 to 07:00 local.
-    assert all(r["start"] == _at(r["night"], 19) for r in rows)
-    assert all(r["end"] == _at(r["night"] + dt.timedelta(days=1), 7) for r in rows)
+    assert all(r["start"] == local(r["night"], 19) for r in rows)
+    assert all(r["end"] == local(r["night"] + dt.timedelta(days=1), 7) for r in rows)
     # The same space all month, when nothing else is in the way.
     assert len({r["space_id"] for r in rows}) == 1
-    horizon = {_today() + dt.timedelta(days=i) for i in range(8)}
+    horizon = {local_today() + dt.timedelta(days=i) for i in range(8)}
     published = len(set(_nights(month)) & horizon)
     assert len(await outbox_rows(conn, "availability")) - availability_before == published
 
@@ -116,7 +109,7 @@ async def test_a_pass_holds_one_space_every_shared_night_of_the_month(client, co
 async def test_the_price_of_a_pass_bought_during_the_month_is_prorated(client, conn, buyer):
     resident, headers = buyer
     building = await make_building(conn, spaces=1, monthly_pass_fen=FEE)
-    today = _today()
+    today = local_today()
     month = today.replace(day=1)
     days = len(_nights(month))
     left = days - today.day + 1  # tonight's window has not ended yet
@@ -140,11 +133,10 @@ async def test_the_same_space_is_kept_from_night_to_night_when_it_is_free(client
     # Someone else has the first space on the fifth night.
     await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[0],
         plate=random_plate(),
-        start=_at(blocked, 19),
-        end=_at(blocked + dt.timedelta(days=1), 7),
+        start=local(blocked, 19),
+        end=local(blocked + dt.timedelta(days=1), 7),
     )
 
     response = await _buy(client, headers, building.id, resident, month)
@@ -174,11 +166,10 @@ async def test_a_night_without_capacity_refuses_the_pass_and_writes_nothing(clie
     for night in full:
         await insert_reservation(
             conn,
-            building_id=building.id,
             space_id=building.space_ids[0],
             plate=random_plate(),
-            start=_at(night, 20),
-            end=_at(night, 22),
+            start=local(night, 20),
+            end=local(night, 22),
         )
     before = await _written(conn)
 
@@ -233,7 +224,7 @@ async def test_a_night_already_under_way_cannot_be_released(client, conn, buyer)
     building = await make_building(
         conn, spaces=1, monthly_pass_fen=FEE, start=dt.time(0), end=dt.time(0)
     )
-    today = _today()
+    today = local_today()
     response = await _buy(client, headers, building.id, resident, today.replace(day=1))
     assert response.status_code == 201, response.text
     pass_id = response.json()["id"]
@@ -332,11 +323,11 @@ async def test_residents_see_only_their_own_passes(client, conn, buyer):
 
 async def test_the_manager_lists_the_buildings_passes_with_plates_masked(client, conn, buyer):
     resident, headers = buyer
-    email, manager_id = await make_manager(conn)
-    building = await make_building(conn, spaces=2, monthly_pass_fen=FEE, manager_id=manager_id)
+    user = await make_manager(conn)
+    building = await make_building(conn, spaces=2, monthly_pass_fen=FEE, manager_id=user.id)
     month = _next_month()
     pass_id = (await _buy(client, headers, building.id, resident, month)).json()["id"]
-    manager = {"Authorization": f"Bearer {await token_for(client, email)}"}
+    manager = {"Authorization": f"Bearer {await token_for(client, user.email)}"}
 
     listed = await client.get(
         f"/buildings/{building.id}/passes", params={"month": f"{month:%Y-%m}"}, headers=manager
@@ -368,11 +359,10 @@ async def test_a_vehicle_booked_elsewhere_on_a_night_gets_no_pass(client, conn, 
     night = month + dt.timedelta(days=11)
     await insert_reservation(
         conn,
-        building_id=elsewhere.id,
         space_id=elsewhere.space_ids[0],
         plate=resident.plate,
-        start=_at(night, 21),
-        end=_at(night, 23),
+        start=local(night, 21),
+        end=local(night, 23),
     )
     before = await _written(conn)
     problem = assert_problem(

@@ -8,12 +8,13 @@ import datetime as dt
 import os
 import subprocess
 import sys
-from zoneinfo import ZoneInfo
 
 from parking.db import connect
 from parking.sweeps import expire_holds, mark_no_shows
 from tests.conftest import REPO_ROOT
-from tests.night_data import (
+from tests.factories import (
+    TZ,
+    insert_pass,
     insert_reservation,
     make_building,
     make_resident,
@@ -21,7 +22,6 @@ from tests.night_data import (
     random_plate,
 )
 
-TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 27, 21, 0, tzinfo=TZ)
 
 
@@ -45,7 +45,6 @@ async def _availability_messages(conn) -> int:
 async def _held(conn, building, space_index: int, expires: dt.datetime) -> int:
     return await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[space_index],
         plate=random_plate(),
         start=NOW + dt.timedelta(hours=1),
@@ -84,7 +83,6 @@ async def test_no_shows_only_after_the_grace_time_and_never_for_pass_nights(conn
     def booking(space: int, start: dt.datetime, status: str = "confirmed"):
         return insert_reservation(
             conn,
-            building_id=building.id,
             space_id=building.space_ids[space],
             plate=random_plate(),
             start=start,
@@ -95,25 +93,17 @@ async def test_no_shows_only_after_the_grace_time_and_never_for_pass_nights(conn
     missed = await booking(0, NOW - dt.timedelta(minutes=61))
     within_grace = await booking(1, NOW - dt.timedelta(minutes=59))
     arrived = await booking(2, NOW - dt.timedelta(hours=2), status="checked_in")
-    pass_id = await conn.fetchval(
-        "INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)"
-        " VALUES ($1, $2, $3, $4, '2026-11-01', 0) RETURNING id",
-        resident.user_id,
-        resident.vehicle_id,
-        resident.plate,
-        building.id,
+    pass_id = await insert_pass(
+        conn, building_id=building.id, resident=resident, month=dt.date(2026, 11, 1), price_fen=0
     )
-    pass_night = await conn.fetchval(
-        "INSERT INTO reservations (kind, pass_id, plate, building_id, space_id, night, stay,"
-        " status, source) VALUES ('pass_night', $1, $2, $3, $4, $5, tstzrange($6, $7),"
-        " 'confirmed', 'pass') RETURNING id",
-        pass_id,
-        resident.plate,
-        building.id,
-        building.space_ids[3],
-        NOW.date(),
-        NOW - dt.timedelta(hours=3),
-        NOW + dt.timedelta(hours=9),
+    pass_night = await insert_reservation(
+        conn,
+        space_id=building.space_ids[3],
+        plate=resident.plate,
+        pass_id=pass_id,
+        night=NOW.date(),
+        start=NOW - dt.timedelta(hours=3),
+        end=NOW + dt.timedelta(hours=9),
     )
 
     assert await mark_no_shows(conn, NOW, 60, TZ) == 1
@@ -135,7 +125,6 @@ async def _stale_rows(conn, status: str, count: int) -> list[int]:
     return [
         await insert_reservation(
             conn,
-            building_id=building.id,
             space_id=building.space_ids[0],
             plate=random_plate(),
             start=NOW - dt.timedelta(hours=count + 2 - h),
@@ -193,7 +182,6 @@ async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db
     stale = await _held(conn, building, 0, NOW - dt.timedelta(minutes=1))
     missed = await insert_reservation(
         conn,
-        building_id=building.id,
         space_id=building.space_ids[1],
         plate=random_plate(),
         start=NOW - dt.timedelta(hours=2),

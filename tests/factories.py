@@ -33,6 +33,7 @@ __all__ = [
     "add_space",
     "add_window",
     "at",
+    "booking_headers",
     "insert_pass",
     "insert_reservation",
     "local",
@@ -132,6 +133,11 @@ def token_headers(settings: Settings, user_id: int, role: str) -> dict[str, str]
         identifier=str(user_id), token_extras={"role": role}
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+def booking_headers(resident: Resident, key: str | None = None) -> dict[str, str]:
+    """``resident``'s bearer headers with an Idempotency-Key (a fresh one unless given)."""
+    return {**resident.headers, "Idempotency-Key": key or uuid.uuid4().hex}
 
 
 @functools.cache

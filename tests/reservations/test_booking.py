@@ -8,21 +8,24 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from parking.settings import Settings
-from tests.helpers import assert_problem
-from tests.reservations.conftest import (
-    Place,
+from tests.factories import (
+    Building,
     Resident,
     at,
     booking_headers,
+    insert_reservation,
     local_today,
-    make_place,
+    make_building,
     make_resident,
+    make_user,
+    token_headers,
 )
+from tests.helpers import assert_problem
 
 _EIGHT_HOURS = dt.timedelta(hours=8)
 
 
-def _body(place: Place, resident: Resident, night: dt.date, **extra) -> dict:
+def _body(place: Building, resident: Resident, night: dt.date, **extra) -> dict:
     return {
         "building_id": place.id,
         "night": night.isoformat(),
@@ -51,12 +54,12 @@ async def _refused(client, conn, body, headers, status: int, type_: str) -> dict
 async def test_booking_takes_a_space_charges_the_fee_and_queues_messages(
     client: AsyncTestClient,
     conn: asyncpg.Connection,
-    place: Place,
+    place: Building,
     resident: Resident,
     night: dt.date,
     settings: Settings,
 ) -> None:
-    arrive, depart = at(settings, night, 20), at(settings, night, 6, 30)
+    arrive, depart = at(night, 20), at(night, 6, 30)
     response = await client.post(
         "/reservations",
         json=_body(place, resident, night, arrive=arrive, depart=depart),
@@ -108,10 +111,10 @@ async def test_without_times_the_booking_takes_the_whole_window(
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert dt.datetime.fromisoformat(body["start"]) == at(settings, night, 19)
-    assert dt.datetime.fromisoformat(body["end"]) == at(settings, night, 7)
+    assert dt.datetime.fromisoformat(body["start"]) == at(night, 19)
+    assert dt.datetime.fromisoformat(body["end"]) == at(night, 7)
     stay = await conn.fetchval("SELECT stay FROM reservations WHERE id = $1", body["id"])
-    assert (stay.lower, stay.upper) == (at(settings, night, 19), at(settings, night, 7))
+    assert (stay.lower, stay.upper) == (at(night, 19), at(night, 7))
 
 
 async def test_one_given_end_takes_the_other_from_its_window(
@@ -119,41 +122,37 @@ async def test_one_given_end_takes_the_other_from_its_window(
 ) -> None:
     response = await client.post(
         "/reservations",
-        json=_body(place, resident, night, arrive=at(settings, night, 22)),
+        json=_body(place, resident, night, arrive=at(night, 22)),
         headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert dt.datetime.fromisoformat(body["start"]) == at(settings, night, 22)
-    assert dt.datetime.fromisoformat(body["end"]) == at(settings, night, 7)
+    assert dt.datetime.fromisoformat(body["start"]) == at(night, 22)
+    assert dt.datetime.fromisoformat(body["end"]) == at(night, 7)
 
 
 async def test_a_stay_outside_the_window_is_refused(
     client, conn, place, resident, night, settings
 ) -> None:
     headers = booking_headers(resident)
-    too_early = _body(
-        place, resident, night, arrive=at(settings, night, 18), depart=at(settings, night, 23)
-    )
+    too_early = _body(place, resident, night, arrive=at(night, 18), depart=at(night, 23))
     problem = await _refused(client, conn, too_early, headers, 422, "outside-window")
     assert problem["windows"] == [
         {
-            "start": at(settings, night, 19).isoformat(),
-            "end": at(settings, night, 7).isoformat(),
+            "start": at(night, 19).isoformat(),
+            "end": at(night, 7).isoformat(),
         }
     ]
-    backwards = _body(
-        place, resident, night, arrive=at(settings, night, 23), depart=at(settings, night, 21)
-    )
+    backwards = _body(place, resident, night, arrive=at(night, 23), depart=at(night, 21))
     await _refused(client, conn, backwards, booking_headers(resident), 422, "outside-window")
-    too_late = _body(place, resident, night, depart=at(settings, night, 8))
+    too_late = _body(place, resident, night, depart=at(night, 8))
     await _refused(client, conn, too_late, booking_headers(resident), 422, "outside-window")
 
 
 async def test_a_night_without_sharing_is_outside_the_window(
     client, conn, resident, night, settings
 ) -> None:
-    later = await make_place(conn, valid_from=night + dt.timedelta(days=1))
+    later = await make_building(conn, spaces=3, valid_from=night + dt.timedelta(days=1))
     await _refused(
         client,
         conn,
@@ -165,7 +164,7 @@ async def test_a_night_without_sharing_is_outside_the_window(
 
 
 async def test_a_stay_that_has_ended_is_refused(client, conn, place, resident, settings) -> None:
-    last_week = local_today(settings) - dt.timedelta(days=3)
+    last_week = local_today() - dt.timedelta(days=3)
     await _refused(
         client,
         conn,
@@ -202,7 +201,7 @@ async def test_an_unknown_building_is_not_found(client, conn, place, resident, n
 
 
 async def test_a_suspended_building_takes_no_bookings(client, conn, resident, night) -> None:
-    suspended = await make_place(conn, status="suspended")
+    suspended = await make_building(conn, spaces=3, status="suspended")
     await _refused(
         client,
         conn,
@@ -217,7 +216,7 @@ async def test_a_monthly_building_without_a_per_use_fee_is_not_bookable(
     client, conn, resident, night
 ) -> None:
     # A monthly building whose plan sets no per-use fee sells no single nights.
-    monthly = await make_place(conn, monthly_pass_fen=30000)
+    monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000)
     await conn.execute("UPDATE buildings SET flat_fee_fen = NULL WHERE id = $1", monthly.id)
     await _refused(
         client,
@@ -232,7 +231,7 @@ async def test_a_monthly_building_without_a_per_use_fee_is_not_bookable(
 async def test_a_monthly_building_sells_single_nights_at_its_per_use_fee(
     client, conn, resident, night
 ) -> None:
-    monthly = await make_place(conn, monthly_pass_fen=30000, fee_fen=1500)
+    monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000, fee_fen=1500)
     response = await client.post(
         "/reservations", json=_body(monthly, resident, night), headers=booking_headers(resident)
     )
@@ -243,7 +242,7 @@ async def test_a_monthly_building_sells_single_nights_at_its_per_use_fee(
 async def test_a_full_building_answers_no_capacity_and_writes_nothing(
     client, conn, resident, night, settings
 ) -> None:
-    small = await make_place(conn, spaces=1)
+    small = await make_building(conn, spaces=1)
     first = await make_resident(conn, settings)
     response = await client.post(
         "/reservations", json=_body(small, first, night), headers=booking_headers(first)
@@ -253,22 +252,16 @@ async def test_a_full_building_answers_no_capacity_and_writes_nothing(
         client, conn, _body(small, resident, night), booking_headers(resident), 409, "no-capacity"
     )
     # A stay that does not overlap the one there still finds the space.
-    evening = await make_place(conn, spaces=1)
+    evening = await make_building(conn, spaces=1)
     early = await make_resident(conn, settings)
-    await conn.execute(
-        """INSERT INTO reservations (user_id, vehicle_id, plate, building_id, space_id, night,
-                                     stay, status)
-           VALUES ($1, $2, $3, $4, $5, $6, tstzrange($7, $8), 'confirmed')""",
-        early.id,
-        early.vehicle_id,
-        early.plates[0],
-        evening.id,
-        evening.space_ids[0],
-        night,
-        at(settings, night, 19),
-        at(settings, night, 22),
+    await insert_reservation(
+        conn,
+        space_id=evening.space_ids[0],
+        resident=early,
+        start=at(night, 19),
+        end=at(night, 22),
     )
-    late = _body(evening, resident, night, arrive=at(settings, night, 22))
+    late = _body(evening, resident, night, arrive=at(night, 22))
     response = await client.post("/reservations", json=late, headers=booking_headers(resident))
     assert response.status_code == 201, response.text
     assert response.json()["space_id"] == evening.space_ids[0]
@@ -289,7 +282,7 @@ async def test_a_named_space_that_is_taken_is_refused_not_swapped(
     body = {**_body(place, resident, night), "space_id": named}
     await _refused(client, conn, body, booking_headers(resident), 409, "space-taken")
     # Another building's space is no space of this building.
-    other = await make_place(conn)
+    other = await make_building(conn, spaces=3)
     body = {**_body(place, resident, night), "space_id": other.space_ids[0]}
     await _refused(client, conn, body, booking_headers(resident), 404, "not-found")
 
@@ -299,14 +292,14 @@ async def test_a_vehicle_with_an_overlapping_reservation_is_busy(
 ) -> None:
     first = await client.post(
         "/reservations",
-        json=_body(place, resident, night, depart=at(settings, night, 23)),
+        json=_body(place, resident, night, depart=at(night, 23)),
         headers=booking_headers(resident),
     )
     assert first.status_code == 201, first.text
-    elsewhere = await make_place(conn)
-    overlapping = _body(elsewhere, resident, night, arrive=at(settings, night, 22))
+    elsewhere = await make_building(conn, spaces=3)
+    overlapping = _body(elsewhere, resident, night, arrive=at(night, 22))
     await _refused(client, conn, overlapping, booking_headers(resident), 409, "vehicle-busy")
-    after = _body(elsewhere, resident, night, arrive=at(settings, night, 23))
+    after = _body(elsewhere, resident, night, arrive=at(night, 23))
     response = await client.post("/reservations", json=after, headers=booking_headers(resident))
     assert response.status_code == 201, response.text
 
@@ -314,7 +307,7 @@ async def test_a_vehicle_with_an_overlapping_reservation_is_busy(
 async def test_a_need_for_charging_gets_an_ev_space(
     client, conn, resident, night, settings
 ) -> None:
-    mixed = await make_place(conn, spaces=4, features=[[], [], ["ev"], []])
+    mixed = await make_building(conn, spaces=4, features=[[], [], ["ev"], []])
     ev_space = mixed.space_ids[2]
     response = await client.post(
         "/reservations",
@@ -336,9 +329,8 @@ async def test_a_need_for_charging_gets_an_ev_space(
 
 
 async def test_residents_only(client, conn, place, night, settings) -> None:
-    from tests.reservations.conftest import insert_user, token_headers
 
-    manager = token_headers(settings, await insert_user(conn, "manager"), "manager")
+    manager = token_headers(settings, (await make_user(conn, "manager")).id, "manager")
     body = {"building_id": place.id, "night": night.isoformat(), "vehicle_id": 1}
     response = await client.post(
         "/reservations", json=body, headers={**manager, "Idempotency-Key": "k"}
@@ -353,7 +345,7 @@ async def test_a_stay_under_way_starts_now_in_the_window_not_yet_over(
 ) -> None:
     now = dt.datetime.now(settings.tz).replace(second=0, microsecond=0)
     opens, closes = now - dt.timedelta(hours=3), now + dt.timedelta(hours=3)
-    place = await make_place(
+    place = await make_building(
         conn, start=opens.time(), end=closes.time(), valid_from=opens.date() - dt.timedelta(days=1)
     )
     # A blackout splits tonight's window; the first part is already over.

@@ -25,7 +25,7 @@ import pytest
 
 from parking.settings import Settings
 from tests.conftest import TEST_SECRET, make_settings
-from tests.reservations.conftest import at, make_place, token_headers, tomorrow
+from tests.factories import at, make_building, make_resident, tomorrow
 
 ATTEMPTS = 2_000
 SPACES = 50
@@ -80,43 +80,10 @@ async def _residents(
     conn: asyncpg.Connection, settings: Settings, count: int
 ) -> list[tuple[dict[str, str], list[int]]]:
     """Verified residents, each with VEHICLES_PER_RESIDENT cars: (auth headers, vehicle ids)."""
-    user_ids = [
-        r["id"]
-        for r in await conn.fetch(
-            """INSERT INTO users (email, password_hash, role)
-               SELECT 'load-' || g || '@example.com', 'x', 'resident' FROM generate_series(1, $1) g
-               RETURNING id""",
-            count,
-        )
-    ]
-    compound_id = await conn.fetchval(
-        """INSERT INTO compounds (name, lat, lon) VALUES ('Load Gardens', 22.565, 114.128)
-           RETURNING id"""
-    )
-    await conn.execute(
-        """WITH w AS (
-               INSERT INTO residence_whitelist (compound_id, unit, phone)
-               SELECT $1, 'unit-' || u, '137' || lpad(u::text, 8, '0') FROM unnest($2::bigint[]) u
-               RETURNING id, unit
-           )
-           INSERT INTO residencies (user_id, whitelist_id)
-           SELECT substr(unit, 6)::bigint, id FROM w""",
-        compound_id,
-        user_ids,
-    )
     residents = []
-    for user_id in user_ids:
-        vehicle_ids = [
-            r["id"]
-            for r in await conn.fetch(
-                """INSERT INTO vehicles (user_id, plate, new_energy)
-                   SELECT $1::bigint, '粤L' || lpad(($1::bigint * 100 + g)::text, 5, '0'), false
-                   FROM generate_series(1, $2) g RETURNING id""",
-                user_id,
-                VEHICLES_PER_RESIDENT,
-            )
-        ]
-        residents.append((token_headers(settings, user_id, "resident"), vehicle_ids))
+    for _ in range(count):
+        resident = await make_resident(conn, settings, vehicles=VEHICLES_PER_RESIDENT)
+        residents.append((resident.headers, resident.vehicle_ids))
     return residents
 
 
@@ -124,8 +91,8 @@ async def test_two_processes_never_double_book(
     conn: asyncpg.Connection, db_dsn: str, tmp_path: Path
 ) -> None:
     settings = make_settings(db_dsn)
-    night = tomorrow(settings)
-    place = await make_place(conn, spaces=SPACES)
+    night = tomorrow()
+    place = await make_building(conn, spaces=SPACES)
     residents = await _residents(conn, settings, ATTEMPTS // VEHICLES_PER_RESIDENT)
 
     rng = random.Random(20261127)
@@ -135,7 +102,7 @@ async def test_two_processes_never_double_book(
         # Whole half-hours inside the 19:00-07:00 window, so stays overlap often.
         first = rng.randrange(0, 23)
         last = rng.randrange(first + 1, 25)
-        window_start = at(settings, night, 19)
+        window_start = at(night, 19)
         body = {
             "building_id": place.id,
             "night": night.isoformat(),

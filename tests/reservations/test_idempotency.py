@@ -13,19 +13,19 @@ from litestar.testing import AsyncTestClient
 from parking.idempotency import purge_expired_keys
 from parking.settings import Settings
 from tests.conftest import make_settings
-from tests.helpers import assert_problem
-from tests.reservations.conftest import (
-    Place,
+from tests.factories import (
+    Building,
     Resident,
     at,
     booking_headers,
-    insert_user,
-    make_place,
+    make_building,
     make_resident,
+    make_user,
 )
+from tests.helpers import assert_problem
 
 
-def _body(place: Place, resident: Resident, night: dt.date) -> dict:
+def _body(place: Building, resident: Resident, night: dt.date) -> dict:
     return {"building_id": place.id, "night": night.isoformat(), "vehicle_id": resident.vehicle_id}
 
 
@@ -90,7 +90,7 @@ async def test_the_same_key_with_another_body_is_a_mismatch(
     first = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
     assert first.status_code == 201
     state = await _state(conn)
-    other = {**_body(place, resident, night), "arrive": at(settings, night, 21).isoformat()}
+    other = {**_body(place, resident, night), "arrive": at(night, 21).isoformat()}
     assert_problem(
         await client.post("/reservations", json=other, headers=headers), 422, "idempotency-mismatch"
     )
@@ -144,7 +144,7 @@ async def test_keys_belong_to_their_user(client, conn, place, night, settings) -
 async def test_a_refusal_is_the_first_answer_and_is_replayed(
     client, conn, resident, night, settings
 ) -> None:
-    small = await make_place(conn, spaces=1)
+    small = await make_building(conn, spaces=1)
     first = await make_resident(conn, settings)
     taken = await client.post(
         "/reservations", json=_body(small, first, night), headers=booking_headers(first)
@@ -241,7 +241,7 @@ async def test_a_crash_stores_nothing_and_frees_the_key(
 
 
 async def test_purge_removes_only_expired_keys(conn: asyncpg.Connection) -> None:
-    user_id = await insert_user(conn, "resident")
+    user_id = (await make_user(conn, "resident")).id
     now = dt.datetime.now(dt.UTC)
     for key, age_hours in (("old", 30), ("edge", 24), ("young", 23)):
         await conn.execute(

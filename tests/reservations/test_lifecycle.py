@@ -10,18 +10,18 @@ from litestar.testing import AsyncTestClient
 from parking.app import create_app
 from parking.reservations.service import cancel_by_operator
 from tests.conftest import make_settings
-from tests.helpers import assert_problem
-from tests.reservations.conftest import (
-    Place,
+from tests.factories import (
+    Building,
     Resident,
     at,
     booking_headers,
-    make_place,
+    make_building,
     make_resident,
 )
+from tests.helpers import assert_problem
 
 
-def _body(place: Place, resident: Resident, night: dt.date, **extra) -> dict:
+def _body(place: Building, resident: Resident, night: dt.date, **extra) -> dict:
     return {
         "building_id": place.id,
         "night": night.isoformat(),
@@ -116,7 +116,7 @@ async def test_without_holds_confirm_leaves_a_booking_confirmed(
 async def test_cancelling_ones_own_booking_frees_the_space(
     client, conn, resident, night, settings
 ) -> None:
-    small = await make_place(conn, spaces=1)
+    small = await make_building(conn, spaces=1)
     booked = await _book(client, small, resident, night)
     await conn.execute("DELETE FROM outbox")
 
@@ -173,8 +173,8 @@ async def test_a_checked_in_booking_cannot_be_cancelled(
 async def test_residents_read_their_own_reservations(
     client, conn, place, resident, night, settings
 ) -> None:
-    first = await _book(client, place, resident, night, depart=at(settings, night, 22).isoformat())
-    second = await _book(client, place, resident, night, arrive=at(settings, night, 23).isoformat())
+    first = await _book(client, place, resident, night, depart=at(night, 22).isoformat())
+    second = await _book(client, place, resident, night, arrive=at(night, 23).isoformat())
     later = await _book(client, place, resident, night + dt.timedelta(days=1))
     await client.post(f"/reservations/{first['id']}/cancel", headers=resident.headers)
     other = await make_resident(conn, settings)
@@ -206,7 +206,7 @@ async def test_residents_read_their_own_reservations(
 async def test_operator_cancels_are_free_and_skip_what_cannot_be_cancelled(
     client, conn, resident, night, settings
 ) -> None:
-    four = await make_place(conn, spaces=4)
+    four = await make_building(conn, spaces=4)
     residents = [resident] + [await make_resident(conn, settings) for _ in range(3)]
     booked = [await _book(client, four, r, night) for r in residents]
     ids = [b["id"] for b in booked]

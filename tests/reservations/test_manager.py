@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.helpers import assert_problem
-from tests.reservations.conftest import (
+from tests.factories import (
     booking_headers,
-    insert_user,
-    make_place,
+    make_building,
     make_resident,
+    make_user,
     token_headers,
 )
+from tests.helpers import assert_problem
 
 
 async def test_a_manager_sees_a_nights_reservations_with_masked_plates(
     client, conn, resident, night, settings
 ) -> None:
-    manager_id = await insert_user(conn, "manager")
-    place = await make_place(conn, manager_id=manager_id)
+    manager_id = (await make_user(conn, "manager")).id
+    place = await make_building(conn, spaces=3, manager_id=manager_id)
     other = await make_resident(conn, settings)
     ids = []
     for who in (resident, other):
@@ -33,7 +33,7 @@ async def test_a_manager_sees_a_nights_reservations_with_masked_plates(
         )
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
-    elsewhere = await make_place(conn)
+    elsewhere = await make_building(conn, spaces=3)
     await client.post(
         "/reservations",
         json={
@@ -70,7 +70,7 @@ async def test_a_manager_sees_a_nights_reservations_with_masked_plates(
     )
     assert other_night.json()["total"] == 0
 
-    admin = token_headers(settings, await insert_user(conn, "admin"), "admin")
+    admin = token_headers(settings, (await make_user(conn, "admin")).id, "admin")
     as_admin = await client.get(
         f"/buildings/{place.id}/reservations?night={night.isoformat()}", headers=admin
     )
@@ -78,13 +78,13 @@ async def test_a_manager_sees_a_nights_reservations_with_masked_plates(
 
 
 async def test_another_managers_building_is_not_found(client, conn, night, settings) -> None:
-    place = await make_place(conn)
-    stranger = token_headers(settings, await insert_user(conn, "manager"), "manager")
+    place = await make_building(conn, spaces=3)
+    stranger = token_headers(settings, (await make_user(conn, "manager")).id, "manager")
     response = await client.get(
         f"/buildings/{place.id}/reservations?night={night.isoformat()}", headers=stranger
     )
     assert_problem(response, 404, "not-found")
-    resident = token_headers(settings, await insert_user(conn, "resident"), "resident")
+    resident = token_headers(settings, (await make_user(conn, "resident")).id, "resident")
     response = await client.get(
         f"/buildings/{place.id}/reservations?night={night.isoformat()}", headers=resident
     )

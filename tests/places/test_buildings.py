@@ -6,18 +6,9 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from tests.factories import at, insert_reservation, outbox_rows, tomorrow
 from tests.helpers import assert_problem
-from tests.places.support import (
-    ORIGIN,
-    add_spaces,
-    create_building,
-    local,
-    login,
-    outbox,
-    place_id,
-    reserve,
-    tomorrow,
-)
+from tests.places.support import ORIGIN, add_spaces, create_building, login, place_id
 
 
 async def test_manager_creates_and_owns_a_building(
@@ -208,7 +199,9 @@ async def test_suspending_keeps_existing_reservations(
     b = await create_building(client, headers)
     [space] = await add_spaces(client, headers, b["id"], label="A1")
     night = tomorrow()
-    rid = await reserve(conn, space["id"], local(night, 20), local(night, 7, next_day=True))
+    rid = await insert_reservation(
+        conn, space_id=space["id"], start=at(night, 20), end=at(night, 7)
+    )
     response = await client.patch(
         f"/buildings/{b['id']}", json={"status": "suspended"}, headers=headers
     )
@@ -221,24 +214,24 @@ async def test_building_changes_write_place_messages(
 ) -> None:
     _, headers = await login(client, conn, "manager")
     b = await create_building(client, headers)
-    places = await outbox(conn, "place")
+    places = await outbox_rows(conn, "place")
     assert len(places) == 1
     await client.patch(f"/buildings/{b['id']}", json={"name": "New name"}, headers=headers)
-    places = await outbox(conn, "place")
+    places = await outbox_rows(conn, "place")
     assert len(places) == 2
     assert places[0]["entity_key"] == places[1]["entity_key"]
     assert places[1]["version"] > places[0]["version"]
     # A patch that changes nothing sends nothing.
     await client.patch(f"/buildings/{b['id']}", json={"name": "New name"}, headers=headers)
-    assert len(await outbox(conn, "place")) == 2
+    assert len(await outbox_rows(conn, "place")) == 2
     assert places[1]["payload"]["name"] == "New name"
-    assert await outbox(conn, "availability") == []
+    assert await outbox_rows(conn, "availability") == []
     # Suspending tells the platform about the place and about every published night.
     await client.patch(f"/buildings/{b['id']}", json={"status": "suspended"}, headers=headers)
-    assert (await outbox(conn, "place"))[-1]["payload"]["status"] == "suspended"
+    assert (await outbox_rows(conn, "place"))[-1]["payload"]["status"] == "suspended"
     nights = settings.availability_horizon_nights + 1
-    assert len(await outbox(conn, "availability")) == nights
+    assert len(await outbox_rows(conn, "availability")) == nights
     # A refused change writes nothing either.
-    count = len(await outbox(conn))
+    count = len(await outbox_rows(conn))
     await client.patch(f"/buildings/{b['id']}", json={"lat": 100}, headers=headers)
-    assert len(await outbox(conn)) == count
+    assert len(await outbox_rows(conn)) == count

@@ -8,7 +8,8 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from parking.demo import seed_demo
-from tests.places.support import login, tomorrow
+from tests.factories import tomorrow
+from tests.places.support import login
 
 
 async def test_demo_buildings_have_one_nightly_window_and_the_shuibei_fee(

@@ -9,19 +9,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from allocator.geo import haversine_m, round_walk_m
+from tests.factories import TZ, add_window, at, insert_reservation, local_today, tomorrow
 from tests.helpers import assert_problem
-from tests.places.support import (
-    ORIGIN,
-    SHANGHAI,
-    add_spaces,
-    add_window,
-    create_building,
-    local,
-    login,
-    offset,
-    reserve,
-    tomorrow,
-)
+from tests.places.support import ORIGIN, add_spaces, create_building, login, offset
 
 
 @pytest.fixture
@@ -113,7 +103,9 @@ async def test_only_active_places_with_windows_and_shared_spaces(
     )
     # A rule that starts after the night shares nothing that night.
     later = await _place(client, conn, manager, 95, 0, window=None)
-    await add_window(conn, later["id"], valid_from=tomorrow() + dt.timedelta(days=1))
+    await add_window(
+        conn, later["id"], dt.time(19), dt.time(8), valid_from=tomorrow() + dt.timedelta(days=1)
+    )
     assert [i["building_id"] for i in await _found(client, resident)] == [shown["id"]]
 
 
@@ -138,14 +130,18 @@ async def test_free_counts_follow_reservations(client, conn, manager, resident) 
     b = await _place(client, conn, manager, 100, 0, spaces=4)
     full = await _place(client, conn, manager, 200, 0, spaces=1)
     s1, s2, s3, _ = b["space_ids"]
-    await reserve(conn, s1, local(night, 20), local(night, 23))
-    await reserve(conn, s2, local(night, 23), local(night, 7, next_day=True), status="held")
-    await reserve(conn, s3, local(night, 20), local(night, 23), status="cancelled")
-    await reserve(
+    await insert_reservation(conn, space_id=s1, start=at(night, 20), end=at(night, 23))
+    await insert_reservation(
+        conn, space_id=s2, start=at(night, 23), end=at(night, 7), status="held"
+    )
+    await insert_reservation(
+        conn, space_id=s3, start=at(night, 20), end=at(night, 23), status="cancelled"
+    )
+    await insert_reservation(
         conn,
-        full["space_ids"][0],
-        local(night, 19),
-        local(night, 8, next_day=True),
+        space_id=full["space_ids"][0],
+        start=at(night, 19),
+        end=at(night, 8),
         status="checked_in",
     )
     # Whole window: s1 and s2 are taken for part of it, so two spaces are free throughout.
@@ -153,11 +149,11 @@ async def test_free_counts_follow_reservations(client, conn, manager, resident) 
     assert (item["building_id"], item["free"]) == (b["id"], 2)
     # Only the evening: s2's night-time claim does not touch it.
     [evening] = await _found(
-        client, resident, arrive=local(night, 19).isoformat(), depart=local(night, 20).isoformat()
+        client, resident, arrive=at(night, 19).isoformat(), depart=at(night, 20).isoformat()
     )
     assert evening["free"] == 4
     [late] = await _found(
-        client, resident, arrive=local(night, 20).isoformat(), depart=local(night, 22).isoformat()
+        client, resident, arrive=at(night, 20).isoformat(), depart=at(night, 22).isoformat()
     )
     assert late["free"] == 3
     # Another night is untouched by these reservations.
@@ -176,26 +172,26 @@ async def test_a_stay_must_lie_inside_one_window(client, conn, manager, resident
 
     both = await _found(client, resident)
     assert ids(both) == [evening["id"], late["id"]]
-    assert _same_instants(both[0]["window"], local(night, 19), local(night, 8, next_day=True))
+    assert _same_instants(both[0]["window"], at(night, 19), at(night, 8))
     assert _same_instants(
         {"start": both[1]["arrive"], "end": both[1]["depart"]},
-        local(night, 22),
-        local(night, 6, next_day=True),
+        at(night, 22),
+        at(night, 6),
     )
     at_20 = await _found(
-        client, resident, arrive=local(night, 20).isoformat(), depart=local(night, 23).isoformat()
+        client, resident, arrive=at(night, 20).isoformat(), depart=at(night, 23).isoformat()
     )
     assert ids(at_20) == [evening["id"]]
     assert _same_instants(
-        {"start": at_20[0]["arrive"], "end": at_20[0]["depart"]}, local(night, 20), local(night, 23)
+        {"start": at_20[0]["arrive"], "end": at_20[0]["depart"]}, at(night, 20), at(night, 23)
     )
     # Before the window opens, or past its end: no place matches.
     assert (
         await _found(
             client,
             resident,
-            arrive=local(night, 17).isoformat(),
-            depart=local(night, 20).isoformat(),
+            arrive=at(night, 17).isoformat(),
+            depart=at(night, 20).isoformat(),
         )
         == []
     )
@@ -203,21 +199,21 @@ async def test_a_stay_must_lie_inside_one_window(client, conn, manager, resident
         await _found(
             client,
             resident,
-            arrive=local(night, 23).isoformat(),
-            depart=local(night, 9, next_day=True).isoformat(),
+            arrive=at(night, 23).isoformat(),
+            depart=at(night, 9).isoformat(),
         )
         == []
     )
     # Only an arrival: the stay runs to the end of the window it falls in.
-    arrive_only = await _found(client, resident, arrive=local(night, 23).isoformat())
+    arrive_only = await _found(client, resident, arrive=at(night, 23).isoformat())
     assert ids(arrive_only) == [evening["id"], late["id"]]
     assert _same_instants(
         {"start": arrive_only[1]["arrive"], "end": arrive_only[1]["depart"]},
-        local(night, 23),
-        local(night, 6, next_day=True),
+        at(night, 23),
+        at(night, 6),
     )
     # Only a departure: from the start of its window.
-    depart_only = await _found(client, resident, depart=local(night, 7, next_day=True).isoformat())
+    depart_only = await _found(client, resident, depart=at(night, 7).isoformat())
     assert ids(depart_only) == [evening["id"]]
 
 
@@ -344,18 +340,20 @@ async def test_search_needs_a_signed_in_user(client) -> None:
 async def test_default_night_is_today(client, conn, manager, resident) -> None:
     response = await _search(client, resident, night=None)
     assert response.status_code == 200
-    assert response.json()["night"] == dt.datetime.now(SHANGHAI).date().isoformat()
+    assert response.json()["night"] == local_today().isoformat()
 
 
 async def test_tonight_counts_from_now(client, conn, manager, resident) -> None:
     """The part of tonight's window that is over is not offered, and what ended in it
     does not count against the rest."""
-    now = dt.datetime.now(SHANGHAI).replace(second=0, microsecond=0)
+    now = dt.datetime.now(TZ).replace(second=0, microsecond=0)
     opened = now - dt.timedelta(hours=1)
     closes = now + dt.timedelta(hours=2)
     b = await _place(client, conn, manager, 100, 0, spaces=2, window=(opened.time(), closes.time()))
     # Left twenty minutes ago: that space is free for the rest of the window.
-    await reserve(conn, b["space_ids"][0], opened, now - dt.timedelta(minutes=20))
+    await insert_reservation(
+        conn, space_id=b["space_ids"][0], start=opened, end=now - dt.timedelta(minutes=20)
+    )
     before = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
     [item] = await _found(client, resident, night=opened.date().isoformat())
     after = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)

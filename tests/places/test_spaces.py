@@ -8,16 +8,9 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from tests.factories import at, insert_reservation, outbox_rows, tomorrow
 from tests.helpers import assert_problem
-from tests.places.support import (
-    add_spaces,
-    create_building,
-    local,
-    login,
-    outbox,
-    reserve,
-    tomorrow,
-)
+from tests.places.support import add_spaces, create_building, login
 
 PAST = dt.date(2026, 1, 5)
 
@@ -150,11 +143,17 @@ async def test_unsharing_or_deleting_a_held_space_is_409_with_the_reservations(
     headers, bid = setup
     [space, spare] = await add_spaces(client, headers, bid, labels=["A1", "A2"], features=["ev"])
     night = tomorrow()
-    held = await reserve(conn, space["id"], local(night, 20), local(night, 23), status="held")
-    confirmed = await reserve(conn, space["id"], local(night, 23), local(night, 7, next_day=True))
+    held = await insert_reservation(
+        conn, space_id=space["id"], start=at(night, 20), end=at(night, 23), status="held"
+    )
+    confirmed = await insert_reservation(
+        conn, space_id=space["id"], start=at(night, 23), end=at(night, 7)
+    )
     # Over or cancelled: they no longer hold it.
-    await reserve(conn, space["id"], local(PAST, 19), local(PAST, 20))
-    await reserve(conn, space["id"], local(night, 19), local(night, 20), status="cancelled")
+    await insert_reservation(conn, space_id=space["id"], start=at(PAST, 19), end=at(PAST, 20))
+    await insert_reservation(
+        conn, space_id=space["id"], start=at(night, 19), end=at(night, 20), status="cancelled"
+    )
     url = f"/buildings/{bid}/spaces/{space['id']}"
 
     body = assert_problem(
@@ -178,7 +177,9 @@ async def test_unsharing_or_deleting_a_held_space_is_409_with_the_reservations(
 async def test_a_space_with_history_is_never_deleted(client, conn, setup) -> None:
     headers, bid = setup
     [used, unused] = await add_spaces(client, headers, bid, labels=["A1", "A2"])
-    await reserve(conn, used["id"], local(PAST, 19), local(PAST, 22), status="completed")
+    await insert_reservation(
+        conn, space_id=used["id"], start=at(PAST, 19), end=at(PAST, 22), status="completed"
+    )
     used_url = f"/buildings/{bid}/spaces/{used['id']}"
     assert_problem(await client.delete(used_url, headers=headers), 409, "space-has-history")
     assert await _space_count(conn, bid) == 2
@@ -203,44 +204,44 @@ async def test_space_changes_write_place_and_availability_messages(
 ) -> None:
     headers, bid = setup
     place_id = await conn.fetchval("SELECT district_place_id FROM buildings WHERE id = $1", bid)
-    [created] = await outbox(conn, "place")
+    [created] = await outbox_rows(conn, "place")
     assert created["entity_key"] == place_id and created["payload"]["shared_spaces"] == 0
     await add_spaces(client, headers, bid, count=3, prefix="A", features=["ev"])
-    place = (await outbox(conn, "place"))[-1]
+    place = (await outbox_rows(conn, "place"))[-1]
     assert (place["payload"]["shared_spaces"], place["payload"]["features"]) == (3, {"ev": 3})
     assert place["version"] == created["version"] + 1
     # Availability for tonight and every published night after it, in the same transaction.
     nights = settings.availability_horizon_nights + 1
-    availability = await outbox(conn, "availability")
+    availability = await outbox_rows(conn, "availability")
     assert len(availability) == nights
     assert len({a["entity_key"] for a in availability}) == nights
     assert all(a["payload"]["place_id"] == place_id for a in availability)
-    count = len(await outbox(conn))
+    count = len(await outbox_rows(conn))
 
     # Label and level do not change what the platform knows: nothing is sent.
     [space, *_] = (await client.get(f"/buildings/{bid}/spaces", headers=headers)).json()
     url = f"/buildings/{bid}/spaces/{space['id']}"
     await client.patch(url, json={"label": "A1b", "level": "B2"}, headers=headers)
-    assert len(await outbox(conn)) == count
+    assert len(await outbox_rows(conn)) == count
     # Unshared spaces are not the platform's business either.
     await add_spaces(client, headers, bid, label="Private", shared=False)
-    assert len(await outbox(conn)) == count
+    assert len(await outbox_rows(conn)) == count
 
     await client.patch(url, json={"features": ["large"]}, headers=headers)
-    place = (await outbox(conn, "place"))[-1]
+    place = (await outbox_rows(conn, "place"))[-1]
     assert place["payload"]["features"] == {"ev": 2, "large": 1}
     await client.patch(url, json={"shared": False}, headers=headers)
-    place = (await outbox(conn, "place"))[-1]
+    place = (await outbox_rows(conn, "place"))[-1]
     assert (place["payload"]["shared_spaces"], place["payload"]["features"]) == (2, {"ev": 2})
-    assert len(await outbox(conn, "availability")) == 3 * nights
+    assert len(await outbox_rows(conn, "availability")) == 3 * nights
     spaces = (await client.get(f"/buildings/{bid}/spaces", headers=headers)).json()
     [spare] = [s for s in spaces if s["label"] == "A2"]
     response = await client.delete(f"/buildings/{bid}/spaces/{spare['id']}", headers=headers)
     assert response.status_code == 204
-    assert (await outbox(conn, "place"))[-1]["payload"]["shared_spaces"] == 1
-    assert len(await outbox(conn, "availability")) == 4 * nights
+    assert (await outbox_rows(conn, "place"))[-1]["payload"]["shared_spaces"] == 1
+    assert len(await outbox_rows(conn, "availability")) == 4 * nights
 
     # A refused change writes nothing.
-    count = len(await outbox(conn))
+    count = len(await outbox_rows(conn))
     await client.post(f"/buildings/{bid}/spaces", json={"label": "A1b"}, headers=headers)
-    assert len(await outbox(conn)) == count
+    assert len(await outbox_rows(conn)) == count

@@ -30,6 +30,7 @@ __all__ = [
     "Resident",
     "User",
     "add_blackout",
+    "add_building",
     "add_space",
     "add_window",
     "at",
@@ -212,12 +213,34 @@ async def add_blackout(
     )
 
 
+async def add_building(
+    conn: asyncpg.Connection,
+    manager_id: int | None = None,
+    *,
+    status: str = "active",
+    fee_fen: int | None = 1000,
+    monthly_pass_fen: int | None = None,
+    name: str | None = None,
+) -> int:
+    """A building alone, without spaces or windows; returns its id."""
+    return await conn.fetchval(
+        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status,
+                                  flat_fee_fen, monthly_pass_fen)
+           VALUES ($1, $2, $3, 22.56, 114.13, $4, $5, $6) RETURNING id""",
+        f"b-{uuid.uuid4().hex[:10]}",
+        manager_id,
+        name or f"Building {next(_building_numbers)}",
+        status,
+        fee_fen,
+        monthly_pass_fen,
+    )
+
+
 async def make_building(
     conn: asyncpg.Connection,
     *,
     spaces: int = 2,
     features: Sequence[Sequence[str]] = (),
-    window: bool = True,
     start: dt.time = dt.time(19),
     end: dt.time = dt.time(7),
     valid_from: dt.date = dt.date(2020, 1, 1),
@@ -226,28 +249,26 @@ async def make_building(
     status: str = "active",
     manager_id: int | None = None,
 ) -> Building:
-    """A building sharing ``spaces`` spaces (``features[i]`` on the i-th), and unless
-    ``window`` is false, every night from ``start`` to ``end``."""
+    """A building sharing ``spaces`` spaces (``features[i]`` on the i-th) every night from
+    ``start`` to ``end``."""
     name = f"Building {next(_building_numbers)}"
-    building_id = await conn.fetchval(
-        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status,
-                                  flat_fee_fen, monthly_pass_fen)
-           VALUES ($1, $2, $3, 22.56, 114.13, $4, $5, $6) RETURNING id""",
-        f"b-{uuid.uuid4().hex[:10]}",
+    building_id = await add_building(
+        conn,
         manager_id,
-        name,
-        status,
-        fee_fen,
-        monthly_pass_fen,
+        status=status,
+        fee_fen=fee_fen,
+        monthly_pass_fen=monthly_pass_fen,
+        name=name,
     )
-    labels = {}
+    building = Building(building_id, name, manager_id, [])
     for i in range(spaces):
         label = f"B1-{i + 1:03d}"
         space_features = features[i] if i < len(features) else ()
-        labels[await add_space(conn, building_id, label, space_features)] = label
-    if window:
-        await add_window(conn, building_id, start, end, valid_from)
-    return Building(building_id, name, manager_id, list(labels), labels)
+        space_id = await add_space(conn, building.id, label, space_features)
+        building.space_ids.append(space_id)
+        building.labels[space_id] = label
+    await add_window(conn, building.id, start, end, valid_from)
+    return building
 
 
 # ---------------------------------------------------------------- residents

@@ -6,18 +6,19 @@ import datetime as dt
 
 import pytest
 
-from tests.helpers import assert_problem, auth_headers, make_account, token_for
-from tests.windows.db import (
+from tests.factories import (
     add_blackout,
     add_building,
-    add_reservation,
-    add_rule,
     add_space,
+    add_window,
+    insert_reservation,
+    local,
+    local_today,
+    night_in,
     user_id_of,
 )
-from tests.windows.strategies import SHANGHAI
+from tests.helpers import assert_problem, auth_headers, make_account, token_for
 
-T = SHANGHAI
 RULE = {
     "day_class": "every_day",
     "weekdays": [1, 2, 3, 4, 5, 6, 7],
@@ -26,15 +27,6 @@ RULE = {
     "valid_from": "2026-01-01",
     "valid_until": None,
 }
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=T)
-
-
-def soon(days: int = 2) -> dt.date:
-    """A night a little ahead, inside the published horizon."""
-    return dt.datetime.now(T).date() + dt.timedelta(days=days)
 
 
 async def manager_with_building(client, conn) -> tuple[dict[str, str], int]:
@@ -104,23 +96,27 @@ async def test_a_bad_rule_is_refused_and_changes_nothing(client, conn, change) -
 async def test_manager_creates_lists_and_lifts_blackouts(client, conn) -> None:
     headers, building = await manager_with_building(client, conn)
     base = f"/buildings/{building}/blackouts"
-    night = soon(10)
-    body = {"start": at(night, 18).isoformat(), "end": at(night, 23).isoformat(), "reason": "年会"}
+    night = night_in(10)
+    body = {
+        "start": local(night, 18).isoformat(),
+        "end": local(night, 23).isoformat(),
+        "reason": "年会",
+    }
 
     response = await client.post(base, json=body, headers=headers)
 
     assert response.status_code == 201, response.text
     created = response.json()
-    assert dt.datetime.fromisoformat(created["start"]) == at(night, 18)
-    assert dt.datetime.fromisoformat(created["end"]) == at(night, 23)
+    assert dt.datetime.fromisoformat(created["start"]) == local(night, 18)
+    assert dt.datetime.fromisoformat(created["end"]) == local(night, 23)
     period = await conn.fetchval("SELECT period FROM blackouts WHERE id = $1", created["id"])
     assert (period.lower, period.upper, period.lower_inc, period.upper_inc) == (
-        at(night, 18),
-        at(night, 23),
+        local(night, 18),
+        local(night, 23),
         True,
         False,
     )
-    past = await add_blackout(conn, building, at(soon(-30), 18), at(soon(-30), 20))
+    past = await add_blackout(conn, building, local(night_in(-30), 18), local(night_in(-30), 20))
     assert [b["id"] for b in (await client.get(base, headers=headers)).json()] == [created["id"]]
     everything = await client.get(base, params={"include_past": "true"}, headers=headers)
     assert [b["id"] for b in everything.json()] == [past, created["id"]]
@@ -153,8 +149,8 @@ async def test_another_managers_building_is_not_found_and_residents_are_forbidde
     client, conn
 ) -> None:
     _, building = await manager_with_building(client, conn)
-    rule = await add_rule(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
-    blackout = await add_blackout(conn, building, at(soon(), 18), at(soon(), 20))
+    rule = await add_window(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    blackout = await add_blackout(conn, building, local(night_in(2), 18), local(night_in(2), 20))
     other, _ = await manager_with_building(client, conn)
     resident = await auth_headers(client, conn, "resident")
     base = f"/buildings/{building}"
@@ -166,7 +162,7 @@ async def test_another_managers_building_is_not_found_and_residents_are_forbidde
         (
             "post",
             f"{base}/blackouts",
-            {"start": at(soon(), 1).isoformat(), "end": at(soon(), 2).isoformat()},
+            {"start": local(night_in(2), 1).isoformat(), "end": local(night_in(2), 2).isoformat()},
         ),
         ("delete", f"{base}/blackouts/{blackout}", None),
         ("get", f"{base}/windows", None),
@@ -193,11 +189,11 @@ async def test_an_admin_manages_any_building(client, conn) -> None:
 
 async def test_windows_follow_rules_holidays_and_blackouts(client, conn) -> None:
     headers, building = await manager_with_building(client, conn)
-    await add_rule(
+    await add_window(
         conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1), day_class="working_days"
     )
     await add_blackout(
-        conn, building, at(dt.date(2026, 2, 13), 22), at(dt.date(2026, 2, 13), 23, 30)
+        conn, building, local(dt.date(2026, 2, 13), 22), local(dt.date(2026, 2, 13), 23, 30)
     )
 
     response = await client.get(
@@ -224,7 +220,7 @@ async def test_windows_follow_rules_holidays_and_blackouts(client, conn) -> None
 
 async def test_windows_name_the_nights_whose_calendar_year_is_missing(client, conn) -> None:
     headers, building = await manager_with_building(client, conn)
-    await add_rule(
+    await add_window(
         conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1), day_class="rest_days"
     )
     response = await client.get(
@@ -253,14 +249,16 @@ async def test_windows_default_to_a_week_from_tonight(client, conn) -> None:
     response = await client.get(f"/buildings/{building}/windows", headers=headers)
     assert response.status_code == 200, response.text
     nights = [n["night"] for n in response.json()]
-    assert len(nights) == 7 and nights[0] == dt.datetime.now(T).date().isoformat()
+    assert len(nights) == 7 and nights[0] == local_today().isoformat()
 
 
 async def _reservation_setup(conn, building: int) -> tuple[dt.date, int, int]:
-    night = soon()
+    night = night_in(2)
     space = await add_space(conn, building)
-    await add_rule(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
-    booked = await add_reservation(conn, building, space, night, at(night, 20), at(night, 23))
+    await add_window(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    booked = await insert_reservation(
+        conn, space_id=space, night=night, start=local(night, 20), end=local(night, 23)
+    )
     return night, space, booked
 
 
@@ -268,30 +266,33 @@ async def test_a_blackout_that_strands_reservations_is_refused(client, conn) -> 
     headers, building = await manager_with_building(client, conn)
     night, space, booked = await _reservation_setup(conn, building)
     next_morning = night + dt.timedelta(days=1)
-    held = await add_reservation(
+    held = await insert_reservation(
         conn,
-        building,
-        space,
-        next_morning,
-        at(next_morning, 20),
-        at(next_morning, 22),
+        space_id=space,
+        night=next_morning,
+        start=local(next_morning, 20),
+        end=local(next_morning, 22),
         status="held",
         plate="粤B22222",
     )
-    await add_reservation(
+    await insert_reservation(
         conn,
-        building,
-        space,
-        night,
-        at(night, 23),
-        at(night + dt.timedelta(days=1), 2),
+        space_id=space,
+        night=night,
+        start=local(night, 23),
+        end=local(night + dt.timedelta(days=1), 2),
         status="cancelled",
         plate="粤B33333",
     )
-    clear = await add_reservation(
-        conn, building, space, night, at(night, 19), at(night, 20), plate="粤B44444"
+    clear = await insert_reservation(
+        conn,
+        space_id=space,
+        night=night,
+        start=local(night, 19),
+        end=local(night, 20),
+        plate="粤B44444",
     )
-    body = {"start": at(night, 21).isoformat(), "end": at(next_morning, 21).isoformat()}
+    body = {"start": local(night, 21).isoformat(), "end": local(next_morning, 21).isoformat()}
 
     response = await client.post(f"/buildings/{building}/blackouts", json=body, headers=headers)
 
@@ -325,7 +326,7 @@ async def test_removing_a_rule_that_strands_reservations_is_refused(client, conn
     headers, building = await manager_with_building(client, conn)
     _, _, booked = await _reservation_setup(conn, building)
     (rule,) = [r["id"] for r in await conn.fetch("SELECT id FROM off_peak_rules")]
-    spare = await add_rule(conn, building, dt.time(18), dt.time(21), dt.date(2026, 1, 1))
+    spare = await add_window(conn, building, dt.time(18), dt.time(21), dt.date(2026, 1, 1))
     base = f"/buildings/{building}/off-peak-rules"
 
     # The 18:00-21:00 rule is not needed: the 19:00-08:00 one still covers the booking.
@@ -408,7 +409,7 @@ async def _availability(conn) -> dict[str, list[dict]]:
 async def test_changes_republish_the_affected_nights_within_the_horizon(client, conn) -> None:
     headers, building = await manager_with_building(client, conn)
     await add_space(conn, building)
-    today = dt.datetime.now(T).date()
+    today = local_today()
     horizon = [today + dt.timedelta(days=i) for i in range(8)]  # tonight and 7 more
     base = f"/buildings/{building}"
 
@@ -421,14 +422,14 @@ async def test_changes_republish_the_affected_nights_within_the_horizon(client, 
     published = await _availability(conn)
     assert sorted(published) == [n.isoformat() for n in horizon[:4]]
     assert published[horizon[2].isoformat()][-1]["window"] == {
-        "start": at(horizon[2], 19).isoformat(),
-        "end": at(horizon[3], 8).isoformat(),
+        "start": local(horizon[2], 19).isoformat(),
+        "end": local(horizon[3], 8).isoformat(),
     }
 
     # A blackout early on one morning touches that night and the one before.
     night = horizon[2]
     morning = night + dt.timedelta(days=1)
-    body = {"start": at(morning, 1).isoformat(), "end": at(morning, 9).isoformat()}
+    body = {"start": local(morning, 1).isoformat(), "end": local(morning, 9).isoformat()}
     response = await client.post(f"{base}/blackouts", json=body, headers=headers)
     assert response.status_code == 201, response.text
     published = await _availability(conn)
@@ -436,8 +437,8 @@ async def test_changes_republish_the_affected_nights_within_the_horizon(client, 
     assert len(published[morning.isoformat()]) == 2
     assert len(published[horizon[1].isoformat()]) == 1
     assert published[night.isoformat()][-1]["window"] == {
-        "start": at(night, 19).isoformat(),
-        "end": at(morning, 1).isoformat(),
+        "start": local(night, 19).isoformat(),
+        "end": local(morning, 1).isoformat(),
     }
     assert [p["version"] for p in published[night.isoformat()]] == [1, 2]
 
@@ -457,9 +458,9 @@ async def test_changes_republish_the_affected_nights_within_the_horizon(client, 
 
 async def test_a_calendar_year_that_published_nights_need_cannot_be_uncovered(client, conn) -> None:
     admin = await auth_headers(client, conn, "admin")
-    this_year = dt.datetime.now(T).year
+    this_year = local_today().year
     building = await add_building(conn)
-    await add_rule(
+    await add_window(
         conn, building, dt.time(19), dt.time(8), dt.date(this_year, 1, 1), day_class="rest_days"
     )
 
@@ -476,13 +477,13 @@ async def test_a_calendar_year_that_published_nights_need_cannot_be_uncovered(cl
 
 async def test_an_admin_calendar_entry_republishes_nights_that_depend_on_it(client, conn) -> None:
     admin = await auth_headers(client, conn, "admin")
-    today = dt.datetime.now(T).date()
+    today = local_today()
     building = await add_building(conn)
-    await add_rule(
+    await add_window(
         conn, building, dt.time(19), dt.time(8), dt.date(today.year, 1, 1), day_class="rest_days"
     )
     idle = await add_building(conn)
-    await add_rule(conn, idle, dt.time(19), dt.time(8), dt.date(today.year, 1, 1))
+    await add_window(conn, idle, dt.time(19), dt.time(8), dt.date(today.year, 1, 1))
     days = [{"day": today.isoformat(), "kind": "holiday", "name": "district day"}]
 
     response = await client.put(f"/admin/calendar/{today.year}", json=days, headers=admin)
@@ -495,8 +496,8 @@ async def test_an_admin_calendar_entry_republishes_nights_that_depend_on_it(clie
     assert {r["payload"]["place_id"] for r in rows} == {place}  # every_day rules do not care
     holiday = [r["payload"] for r in rows if r["payload"]["night"] == today.isoformat()]
     assert holiday and holiday[-1]["window"] == {
-        "start": at(today, 19).isoformat(),
-        "end": at(today + dt.timedelta(days=1), 8).isoformat(),
+        "start": local(today, 19).isoformat(),
+        "end": local(today + dt.timedelta(days=1), 8).isoformat(),
     }
 
 
@@ -505,11 +506,13 @@ async def test_a_calendar_correction_that_strands_reservations_is_refused(client
     assert (await client.put("/admin/calendar/2027", json=[], headers=admin)).status_code == 200
     building = await add_building(conn)
     space = await add_space(conn, building)
-    await add_rule(
+    await add_window(
         conn, building, dt.time(19), dt.time(8), dt.date(2027, 1, 1), day_class="working_days"
     )
     monday = dt.date(2027, 3, 1)
-    booked = await add_reservation(conn, building, space, monday, at(monday, 20), at(monday, 23))
+    booked = await insert_reservation(
+        conn, space_id=space, night=monday, start=local(monday, 20), end=local(monday, 23)
+    )
     correction = [{"day": "2027-03-01", "kind": "holiday", "name": "示例"}]
 
     response = await client.put("/admin/calendar/2027", json=correction, headers=admin)

@@ -6,12 +6,10 @@ import asyncio
 import datetime as dt
 import uuid
 
-from tests.helpers import make_verified_resident, token_for
-from tests.windows.db import add_building, add_rule, add_space
-from tests.windows.strategies import SHANGHAI
-from tests.windows.test_api import at, manager_with_building
+from tests.factories import add_building, add_space, add_window, local, local_today, make_resident
+from tests.helpers import token_for
+from tests.windows.test_api import manager_with_building
 
-T = SHANGHAI
 ROUNDS = 12
 # Each side starts 0 to 15 ms after the other in turn, so that both win some races.
 STEP_S = 0.005
@@ -25,19 +23,19 @@ async def _later(delay_s: float, request):
 async def test_a_blackout_and_a_booking_of_the_same_night_never_both_win(client, conn) -> None:
     headers, building = await manager_with_building(client, conn)
     await add_space(conn, building)
-    await add_rule(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
-    email, user_id = await make_verified_resident(conn, plates=("粤B6K123",))
-    resident = {"Authorization": f"Bearer {await token_for(client, email)}"}
-    vehicle = await conn.fetchval("SELECT id FROM vehicles WHERE user_id = $1", user_id)
+    await add_window(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    driver = await make_resident(conn, plates=("粤B6K123",))
+    resident = {"Authorization": f"Bearer {await token_for(client, driver.email)}"}
+    vehicle = driver.vehicle_id
     await add_building(conn)  # an unrelated building, so ids are not all equal by chance
-    today = dt.datetime.now(T).date()
+    today = local_today()
 
     outcomes = []
     for i in range(ROUNDS):
         night = today + dt.timedelta(days=2 + i)
         blackout = {
-            "start": at(night, 18).isoformat(),
-            "end": at(night + dt.timedelta(days=1), 9).isoformat(),
+            "start": local(night, 18).isoformat(),
+            "end": local(night + dt.timedelta(days=1), 9).isoformat(),
         }
         booking = {"building_id": building, "night": night.isoformat(), "vehicle_id": vehicle}
         black, book = await asyncio.gather(

@@ -16,7 +16,7 @@ from parking.windows import (
     load_windows,
     night_windows,
 )
-from tests.windows.db import add_blackout, add_building, add_rule
+from tests.factories import add_blackout, add_building, add_window
 from tests.windows.strategies import SHANGHAI, blackouts_near, package_calendar, rules
 
 T = SHANGHAI
@@ -41,8 +41,8 @@ async def test_every_pair_is_present_with_its_own_rules_and_blackouts(conn) -> N
     a = await add_building(conn)
     b = await add_building(conn)
     idle = await add_building(conn)
-    await add_rule(conn, a, dt.time(19), dt.time(8), dt.date(2026, 3, 1), dt.date(2026, 3, 31))
-    await add_rule(conn, b, dt.time(22), dt.time(6), dt.date(2026, 3, 15))
+    await add_window(conn, a, dt.time(19), dt.time(8), dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    await add_window(conn, b, dt.time(22), dt.time(6), dt.date(2026, 3, 15))
     await add_blackout(
         conn, a, dt.datetime(2026, 3, 31, 23, tzinfo=T), dt.datetime(2026, 4, 1, 2, tzinfo=T)
     )
@@ -70,7 +70,7 @@ async def test_every_pair_is_present_with_its_own_rules_and_blackouts(conn) -> N
 
 async def test_a_blackout_of_the_next_morning_cuts_the_night_before(conn) -> None:
     a = await add_building(conn)
-    await add_rule(conn, a, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
+    await add_window(conn, a, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
     # The blackout lies entirely in the local day after the night.
     await add_blackout(
         conn, a, dt.datetime(2026, 5, 2, 6, tzinfo=T), dt.datetime(2026, 5, 2, 12, tzinfo=T)
@@ -82,7 +82,7 @@ async def test_a_blackout_of_the_next_morning_cuts_the_night_before(conn) -> Non
 
 async def test_day_classes_use_the_calendar_tables(conn) -> None:
     a = await add_building(conn)
-    await add_rule(conn, a, dt.time(19), dt.time(8), dt.date(2027, 1, 1), day_class="rest_days")
+    await add_window(conn, a, dt.time(19), dt.time(8), dt.date(2027, 1, 1), day_class="rest_days")
     friday, saturday, sunday = dt.date(2027, 1, 1), dt.date(2027, 1, 2), dt.date(2027, 1, 3)
 
     with pytest.raises(CalendarMissing) as raised:
@@ -101,7 +101,9 @@ async def test_day_classes_use_the_calendar_tables(conn) -> None:
 
 async def test_days_of_an_uncovered_year_are_not_a_calendar(conn) -> None:
     a = await add_building(conn)
-    await add_rule(conn, a, dt.time(19), dt.time(8), dt.date(2028, 1, 1), day_class="working_days")
+    await add_window(
+        conn, a, dt.time(19), dt.time(8), dt.date(2028, 1, 1), day_class="working_days"
+    )
     await conn.execute(
         "INSERT INTO calendar_days (day, kind, source) VALUES ('2028-01-03', 'holiday', 'admin')"
     )
@@ -133,7 +135,7 @@ async def test_loaded_windows_equal_the_pure_core_over_the_real_calendar(conn, d
             building = await add_building(conn)
             buildings.append(building)
             for r in rule_list:
-                await add_rule(
+                await add_window(
                     conn,
                     building,
                     r.start_time,

@@ -32,32 +32,22 @@ import argparse
 import asyncio
 import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+from common import SECRET, SHANGHAI, bench_database, report_latencies, running_api
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parking.db import connect  # noqa: E402
-from parking.migrate import prepare_database  # noqa: E402
-from parking.security import build_jwt_auth  # noqa: E402
-from parking.settings import Settings  # noqa: E402
+from parking.db import connect
+from parking.migrate import prepare_database
+from parking.security import build_jwt_auth
+from parking.settings import Settings
 
 __all__ = ["main"]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-SECRET = "bench-secret-key-not-for-production-0123456789"
 VEHICLES_PER_RESIDENT = 20
 
 _MANAGER = """
@@ -118,16 +108,6 @@ class Attempt:
     def __init__(self, **values: object) -> None:
         for name, value in values.items():
             setattr(self, name, value)
-
-
-def _with_database(dsn: str, database: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def build_database(
@@ -195,40 +175,6 @@ async def build_database(
     return attempts, buildings
 
 
-def _start_api(dsn: str, port: int, workers: int, pool_size: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PARKING_DATABASE_URL": dsn,
-        "PARKING_SECRET_KEY": SECRET,
-        "PARKING_DB_POOL_MAX_SIZE": str(pool_size),
-        "PARKING_DB_POOL_MIN_SIZE": str(pool_size),
-        "PARKING_MAX_VEHICLES_PER_RESIDENT": str(VEHICLES_PER_RESIDENT),
-    }
-    env.pop("PARKING_REDIS_URL", None)
-    env.pop("PARKING_HOLD_MINUTES", None)
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "parking.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-async def _wait_ready(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("the api process exited")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the api did not become ready in 60 s")
-
-
 def _stay(attempt: Attempt, night: date, first_night: date) -> tuple[datetime, datetime]:
     # The attempt's times were drawn for the first night; Shanghai keeps no summer time.
     shift = night - first_night
@@ -248,10 +194,11 @@ def _booking(attempt: Attempt, night: date, first_night: date) -> dict:
 
 async def http_run(
     base: str, attempts: list[Attempt], night: date, first_night: date, concurrency: int
-) -> tuple[int, float, Counter[str]]:
-    """(bookings made, wall seconds, answers by kind)."""
+) -> tuple[int, float, Counter[str], list[float]]:
+    """(bookings made, wall seconds, answers by kind, latencies in ms)."""
     queue = iter(attempts)
     answers: Counter[str] = Counter()
+    latencies: list[float] = []
     clients = [
         httpx.AsyncClient(base_url=base, limits=httpx.Limits(max_connections=1), timeout=60)
         for _ in range(concurrency)
@@ -259,11 +206,13 @@ async def http_run(
 
     async def sender(client: httpx.AsyncClient) -> None:
         for attempt in queue:
+            t0 = time.perf_counter()
             response = await client.post(
                 "/reservations",
                 json=_booking(attempt, night, first_night),
                 headers={**attempt.headers, "Idempotency-Key": str(uuid.uuid4())},
             )
+            latencies.append((time.perf_counter() - t0) * 1000)
             if response.status_code == 201:
                 answers["201"] += 1
             elif response.status_code == 409 and response.json()["type"] == "no-capacity":
@@ -278,7 +227,7 @@ async def http_run(
     finally:
         for client in clients:
             await client.aclose()
-    return answers["201"], wall, answers
+    return answers["201"], wall, answers, latencies
 
 
 async def raw_run(
@@ -332,16 +281,7 @@ async def _check_no_overlap(dsn: str) -> None:
 
 
 async def run(args: argparse.Namespace) -> None:
-    server_dsn = os.environ.get(
-        "PARKING_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"parking_bench_booking_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = _with_database(server_dsn, name)
-    proc: subprocess.Popen | None = None
-    try:
+    async with bench_database("booking") as dsn:
         night = datetime.now(SHANGHAI).date() + timedelta(days=1)
         t0 = time.perf_counter()
         attempts, _ = await build_database(dsn, args, night)
@@ -350,22 +290,21 @@ async def run(args: argparse.Namespace) -> None:
         warm_night = night + timedelta(days=1)
         warmup = attempts[: args.warmup]
 
-        port = _free_port()
-        proc = _start_api(dsn, port, args.workers, args.pool_size)
-        base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base, proc)
-        print(
-            f"{len(attempts)} bookings each, {args.concurrency} in flight, {args.workers} api "
-            f"worker(s) with a database pool of {args.pool_size} each, {os.cpu_count()} cores "
-            "shared by the api, the client and PostgreSQL"
-        )
-        await http_run(base, warmup, warm_night, night, args.concurrency)
-        await _reset(dsn)
-        booked, http_s, answers = await http_run(base, attempts, night, night, args.concurrency)
-        await _check_no_overlap(dsn)
-        proc.terminate()
-        proc.wait(15)
-        proc = None
+        env = {"PARKING_MAX_VEHICLES_PER_RESIDENT": str(VEHICLES_PER_RESIDENT)}
+        async with running_api(
+            dsn, workers=args.workers, pool_size=args.pool_size, env=env
+        ) as base:
+            print(
+                f"{len(attempts)} bookings each, {args.concurrency} in flight, {args.workers} "
+                f"api worker(s) with a database pool of {args.pool_size} each, "
+                f"{os.cpu_count()} cores shared by the api, the client and PostgreSQL"
+            )
+            await http_run(base, warmup, warm_night, night, args.concurrency)
+            await _reset(dsn)
+            booked, http_s, answers, latencies = await http_run(
+                base, attempts, night, night, args.concurrency
+            )
+            await _check_no_overlap(dsn)
 
         await _reset(dsn)
         await raw_run(dsn, warmup, warm_night, night, args.concurrency)
@@ -373,25 +312,16 @@ async def run(args: argparse.Namespace) -> None:
         inserted, raw_s = await raw_run(dsn, attempts, night, night, args.concurrency)
         await _check_no_overlap(dsn)
 
-        http_rate, raw_rate = booked / http_s, inserted / raw_s
-        print(
-            f"http  {booked:6d} booked in {http_s:6.2f} s  {http_rate:8.0f} bookings/s  "
-            f"answers: {dict(answers)}"
-        )
-        print(f"raw   {inserted:6d} inserted in {raw_s:6.2f} s  {raw_rate:8.0f} inserts/s")
-        ratio = http_rate / raw_rate
-        print(f"ratio http/raw: {ratio:.2f}")
-        print(f"target ratio >= 0.6: {'met' if ratio >= 0.6 else 'not met'}")
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        admin = await asyncpg.connect(server_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    http_rate, raw_rate = booked / http_s, inserted / raw_s
+    print(
+        f"http  {booked:6d} booked in {http_s:6.2f} s  {http_rate:8.0f} bookings/s  "
+        f"answers: {dict(answers)}"
+    )
+    report_latencies("booking", latencies, http_s)
+    print(f"raw   {inserted:6d} inserted in {raw_s:6.2f} s  {raw_rate:8.0f} inserts/s")
+    ratio = http_rate / raw_rate
+    print(f"ratio http/raw: {ratio:.2f}")
+    print(f"target ratio >= 0.6: {'met' if ratio >= 0.6 else 'not met'}")
 
 
 def main() -> None:

@@ -30,38 +30,26 @@ import asyncio
 import math
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
-import asyncpg
 import httpx
+from common import SHANGHAI, bench_database, quantile, report_latencies, running_api
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from parking.accounts.schemas import NewAccount  # noqa: E402
-from parking.accounts.service import create_account  # noqa: E402
-from parking.db import connect  # noqa: E402
-from parking.migrate import prepare_database  # noqa: E402
-from parking.places.repository import _CANDIDATES_IN_BOX  # noqa: E402
-from parking.places.search import bounding_box  # noqa: E402
+from parking.accounts.schemas import NewAccount
+from parking.accounts.service import create_account
+from parking.db import connect
+from parking.migrate import prepare_database
+from parking.places.repository import _CANDIDATES_IN_BOX
+from parking.places.search import bounding_box
 
 __all__ = ["main"]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENTRE = (22.5655, 114.1287)
 SIDE_M = 8000.0
 METRES_PER_DEGREE_LAT = 111_195.0
 PASSWORD = "bench-password-123"
-SECRET = "bench-secret-key-not-for-production-0123456789"
 RADIUS_M = 800
 
 _BUILDINGS = """
@@ -98,16 +86,6 @@ SELECT 'BENCH' || s.id, s.building_id, s.id, $1,
 FROM spaces s
 WHERE s.shared AND random() < $4
 """
-
-
-def _with_database(dsn: str, database: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path=f"/{database}"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _random_point(rng: random.Random) -> tuple[float, float]:
@@ -162,41 +140,6 @@ async def build_database(
         await conn.close()
 
 
-def _start_api(dsn: str, port: int, workers: int, pool_size: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PARKING_DATABASE_URL": dsn,
-        "PARKING_SECRET_KEY": SECRET,
-        "PARKING_DB_POOL_MAX_SIZE": str(pool_size),
-        "PARKING_DB_POOL_MIN_SIZE": str(pool_size),
-    }
-    env.pop("PARKING_REDIS_URL", None)
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "parking.app:create_app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
-        # Longer than any wait in the run, so the server never closes a connection the
-        # client is about to reuse (the default 5 s races with a busy client's pool).
-        "--timeout-keep-alive", "120",
-    ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-async def _wait_ready(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("the api process exited")
-            try:
-                if (await client.get("/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the api did not become ready in 60 s")
-
-
 async def _fire(
     clients: list[httpx.AsyncClient], requests: list[tuple[str, dict]]
 ) -> tuple[list[float], float, list[int]]:
@@ -222,21 +165,6 @@ async def _fire(
     return latencies, time.perf_counter() - start, items
 
 
-def _quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
-
-
-def _report(label: str, latencies: list[float], wall_s: float) -> float:
-    p50 = statistics.median(latencies)
-    print(
-        f"{label:8} n={len(latencies)}  p50 {p50:7.2f} ms  p90 {_quantile(latencies, 0.9):7.2f} ms"
-        f"  p99 {_quantile(latencies, 0.99):7.2f} ms  max {max(latencies):7.2f} ms"
-        f"  throughput {len(latencies) / wall_s:7.0f} req/s"
-    )
-    return p50
-
-
 def _search_requests(n: int, night: date, rng: random.Random) -> list[tuple[str, dict]]:
     requests = []
     for i in range(n):
@@ -258,80 +186,68 @@ def _search_requests(n: int, night: date, rng: random.Random) -> list[tuple[str,
 
 
 async def run(args: argparse.Namespace) -> None:
-    server_dsn = os.environ.get(
-        "PARKING_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-    )
-    name = f"parking_bench_search_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    dsn = _with_database(server_dsn, name)
-    proc: subprocess.Popen | None = None
-    try:
+    async with bench_database("search") as dsn:
         night = datetime.now(SHANGHAI).date() + timedelta(days=1)
         t0 = time.perf_counter()
         email = await build_database(
             dsn, args.buildings, args.spaces_per_building, args.taken, night, args.seed
         )
         print(f"built in {time.perf_counter() - t0:.1f} s")
-        port = _free_port()
-        proc = _start_api(dsn, port, args.workers, args.pool_size)
-        base = f"http://127.0.0.1:{port}"
-        await _wait_ready(base, proc)
-        async with httpx.AsyncClient(base_url=base) as login:
-            answer = await login.post("/auth/token", json={"email": email, "password": PASSWORD})
-        token = answer.json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        if args.client == "pooled":
-            # One client whose pool holds the 64 connections.
-            limits = httpx.Limits(
-                max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+        async with running_api(dsn, workers=args.workers, pool_size=args.pool_size) as base:
+            health_ms, health_s, search_ms, search_s, items = await _measure(
+                base, email, night, args
             )
-            shared = httpx.AsyncClient(base_url=base, limits=limits, timeout=60, headers=headers)
-            clients = [shared] * args.concurrency
-        else:
-            # A client per connection: the same 64 connections without a shared pool's locks.
-            clients = [
-                httpx.AsyncClient(
-                    base_url=base, limits=httpx.Limits(max_connections=1), timeout=60,
-                    headers=headers,
-                )
-                for _ in range(args.concurrency)
-            ]  # fmt: skip
-        try:
-            rng = random.Random(args.seed)
-            # Warm up both paths (connections, caches, the pool) before measuring.
-            await _fire(clients, [("/health", {})] * 500)
-            await _fire(clients, _search_requests(500, night, rng))
-            print(
-                f"{args.requests} requests each, {args.concurrency} concurrent connections "
-                f"({args.client} httpx client), {args.workers} api worker(s), database pool "
-                f"{args.pool_size} per worker, {os.cpu_count()} cores shared by api, client "
-                "and PostgreSQL"
+    health_p50 = report_latencies("health", health_ms, health_s)
+    search_p50 = report_latencies("search", search_ms, search_s)
+    p99 = quantile(search_ms, 0.99)
+    print(f"search results: mean {statistics.mean(items):.1f} places per answer (limit 20)")
+    print(f"ratio of medians search/health: {search_p50 / health_p50:.2f}")
+    verdict = "met" if p99 < 30 else "not met"
+    print(f"target p99 < 30 ms: {verdict} (p99 {p99:.2f} ms)")
+
+
+async def _measure(
+    base: str, email: str, night: date, args: argparse.Namespace
+) -> tuple[list[float], float, list[float], float, list[int]]:
+    """The baseline's and the searches' latencies and wall times, and the result sizes."""
+    async with httpx.AsyncClient(base_url=base) as login:
+        answer = await login.post("/auth/token", json={"email": email, "password": PASSWORD})
+    token = answer.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    if args.client == "pooled":
+        # One client whose pool holds the 64 connections.
+        limits = httpx.Limits(
+            max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+        )
+        shared = httpx.AsyncClient(base_url=base, limits=limits, timeout=60, headers=headers)
+        clients = [shared] * args.concurrency
+    else:
+        # A client per connection: the same 64 connections without a shared pool's locks.
+        clients = [
+            httpx.AsyncClient(
+                base_url=base, limits=httpx.Limits(max_connections=1), timeout=60,
+                headers=headers,
             )
-            health_ms, health_s, _ = await _fire(clients, [("/health", {})] * args.requests)
-            searches = _search_requests(args.requests, night, rng)
-            search_ms, search_s, items = await _fire(clients, searches)
-        finally:
-            for client in set(clients):
-                await client.aclose()
-        health_p50 = _report("health", health_ms, health_s)
-        search_p50 = _report("search", search_ms, search_s)
-        p99 = _quantile(search_ms, 0.99)
-        print(f"search results: mean {statistics.mean(items):.1f} places per answer (limit 20)")
-        print(f"ratio of medians search/health: {search_p50 / health_p50:.2f}")
-        verdict = "met" if p99 < 30 else "not met"
-        print(f"target p99 < 30 ms: {verdict} (p99 {p99:.2f} ms)")
+            for _ in range(args.concurrency)
+        ]  # fmt: skip
+    try:
+        rng = random.Random(args.seed)
+        # Warm up both paths (connections, caches, the pool) before measuring.
+        await _fire(clients, [("/health", {})] * 500)
+        await _fire(clients, _search_requests(500, night, rng))
+        print(
+            f"{args.requests} requests each, {args.concurrency} concurrent connections "
+            f"({args.client} httpx client), {args.workers} api worker(s), database pool "
+            f"{args.pool_size} per worker, {os.cpu_count()} cores shared by api, client "
+            "and PostgreSQL"
+        )
+        health_ms, health_s, _ = await _fire(clients, [("/health", {})] * args.requests)
+        searches = _search_requests(args.requests, night, rng)
+        search_ms, search_s, items = await _fire(clients, searches)
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        admin = await asyncpg.connect(server_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        for client in set(clients):
+            await client.aclose()
+    return health_ms, health_s, search_ms, search_s, items
 
 
 def main() -> None:

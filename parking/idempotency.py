@@ -51,6 +51,8 @@ _INSERT = """
 INSERT INTO idempotency_keys (user_id, key, request_hash, response_status, response_body)
 VALUES ($1, $2, $3, $4, $5)
 """
+_SAVEPOINT = "SAVEPOINT idempotent_run"
+_ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT idempotent_run"
 _PURGE = """
 DELETE FROM idempotency_keys
 WHERE created_at <= $1::timestamptz - make_interval(hours => $2)
@@ -155,14 +157,16 @@ async def idempotent(
             return _answer(stored["response_status"], stored["response_body"], replayed=True)
         await conn.execute(_DELETE, user_id, key)
 
+    # A savepoint, so that a refused request leaves nothing but its stored answer. Not
+    # released on success: the commit ends it, and a release would be one more round trip.
+    await conn.execute(_SAVEPOINT)
     try:
-        # A savepoint, so that a refused request leaves nothing but its stored answer.
-        async with conn.transaction():
-            result = await run()
+        result = await run()
         status, answer = status_code, _jsonable(result)
     except Problem as problem:
         if not 400 <= problem.status_code < 500:
             raise
+        await conn.execute(_ROLLBACK_TO_SAVEPOINT)
         problem.instance = problem.instance or request.url.path
         status, answer = problem.status_code, _jsonable(problem.to_response(request).content)
     await conn.execute(_INSERT, user_id, key, fingerprint, status, answer)

@@ -15,7 +15,13 @@ from typing import NamedTuple
 
 import asyncpg
 
-__all__ = ["ACTIVE_STATUSES", "Interval", "free_space_counts", "free_space_ids"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "Interval",
+    "free_count_sql",
+    "free_space_counts",
+    "free_space_ids",
+]
 
 # Statuses that hold a space; the exclusion constraint uses the same list.
 ACTIVE_STATUSES = ("held", "confirmed", "checked_in")
@@ -29,19 +35,26 @@ class Interval(NamedTuple):
     end: dt.datetime
 
 
-_FREE_COUNTS = """
-SELECT q.building_id,
-       (SELECT count(*)
+def free_count_sql(building: str, starts: str, ends: str, needs: str) -> str:
+    """The SQL expression counting a building's free spaces for ``[starts, ends)``.
+
+    Its arguments are SQL expressions; statements that need the count alongside other
+    figures (the availability message) embed it, so the definition stays this one.
+    """
+    return f"""(SELECT count(*)
         FROM spaces s
-        WHERE s.building_id = q.building_id AND s.shared AND s.features @> $4::text[]
+        WHERE s.building_id = {building} AND s.shared AND s.features @> {needs}
           -- The spaces the building's active claims on the interval name: one probe of
           -- reservations_building_active per building, not one per space.
           AND s.id <> ALL (ARRAY(
               SELECT r.space_id FROM reservations r
-              WHERE r.building_id = q.building_id
+              WHERE r.building_id = {building}
                 AND r.status IN ('held', 'confirmed', 'checked_in')
-                AND r.stay && tstzrange(q.starts, q.ends)))
-       ) AS free
+                AND r.stay && tstzrange({starts}, {ends}))))"""
+
+
+_FREE_COUNTS = f"""
+SELECT q.building_id, {free_count_sql("q.building_id", "q.starts", "q.ends", "$4::text[]")} AS free
 FROM unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[]) AS q (building_id, starts, ends)
 """
 

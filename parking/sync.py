@@ -9,15 +9,18 @@ shared/district-platform/PROTOCOL.md (Place, Availability, Reservation).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from parking.occupancy import Interval, free_space_counts
+from parking.occupancy import free_count_sql
 from parking.settings import Settings
-from parking.windows import envelope, load_windows
+from parking.windows import Window, envelope, load_windows
+
+if TYPE_CHECKING:
+    from parking.reservations.model import Reservation
 
 __all__ = [
     "availability_key",
@@ -28,13 +31,22 @@ __all__ = [
     "reservation_key",
 ]
 
-_BUMP = """
-INSERT INTO entity_versions (entity_kind, entity_key, version) VALUES ($1, $2, 1)
-ON CONFLICT (entity_kind, entity_key) DO UPDATE SET version = entity_versions.version + 1
-RETURNING version
-"""
-_INSERT = """
-INSERT INTO outbox (entity_kind, entity_key, version, payload) VALUES ($1, $2, $3, $4)
+# Messages of one kind in one statement: each key's version bumped (its row locked to
+# the end of the transaction, which orders concurrent changes of one entity), then its
+# message with that version. Keys are distinct and passed in the order they are locked.
+_WRITE = """
+WITH m AS (
+    SELECT * FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS m (entity_key, payload, n)
+), v AS (
+    INSERT INTO entity_versions (entity_kind, entity_key, version)
+    SELECT $1, entity_key, 1 FROM m ORDER BY n
+    ON CONFLICT (entity_kind, entity_key) DO UPDATE SET version = entity_versions.version + 1
+    RETURNING entity_key, version
+)
+INSERT INTO outbox (entity_kind, entity_key, version, payload)
+SELECT $1, m.entity_key, v.version, m.payload || jsonb_build_object('version', v.version)
+FROM m JOIN v USING (entity_key)
+ORDER BY m.n
 """
 _PLACE = """
 SELECT b.district_place_id, b.name, b.address, b.lat, b.lon, b.status,
@@ -49,14 +61,26 @@ GROUP BY b.id
 _SENT_BEFORE = """
 SELECT EXISTS (SELECT 1 FROM entity_versions WHERE entity_kind = 'reservation' AND entity_key = $1)
 """
-_PLACE_STATE = "SELECT district_place_id, status FROM buildings WHERE id = $1"
-_SHARED = "SELECT count(*) FROM spaces WHERE building_id = $1 AND shared"
+# The place, its capacity and its free spaces for each interval ($2, $3), in one statement.
+_AVAILABILITY = f"""
+SELECT b.district_place_id, b.status,
+       (SELECT count(*) FROM spaces WHERE building_id = b.id AND shared) AS shared,
+       ARRAY(SELECT {free_count_sql("b.id", "q.starts", "q.ends", "'{}'::text[]")}
+             FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY
+                  AS q (starts, ends, n)
+             ORDER BY q.n) AS free
+FROM buildings b
+WHERE b.id = $1
+"""
 _RESERVATION = """
 SELECT r.id, r.kind, r.platform_reservation_id, b.district_place_id, r.plate,
        lower(r.stay) AS start, upper(r.stay) AS "end", r.status, r.fee_fen
 FROM reservations r JOIN buildings b ON b.id = r.building_id
 WHERE r.id = $1
 """
+
+# What the message says of a reservation, besides its place.
+_STATE_FIELDS = ("kind", "platform_reservation_id", "plate", "start", "end", "status", "fee_fen")
 
 # What the platform calls our statuses; a hold it never saw ends as a cancellation.
 _PLATFORM_STATUS = {
@@ -85,9 +109,12 @@ def horizon(today: dt.date, settings: Settings) -> list[dt.date]:
     return [today + dt.timedelta(days=i) for i in range(settings.availability_horizon_nights + 1)]
 
 
-async def _write(conn: asyncpg.Connection, kind: str, key: str, payload: dict[str, Any]) -> None:
-    version = await conn.fetchval(_BUMP, kind, key)
-    await conn.execute(_INSERT, kind, key, version, {**payload, "version": version})
+async def _write(
+    conn: asyncpg.Connection, kind: str, messages: Sequence[tuple[str, dict[str, Any]]]
+) -> None:
+    """Queue (key, payload) messages of one kind, each with its key's next version."""
+    if messages:
+        await conn.execute(_WRITE, kind, [k for k, _ in messages], [p for _, p in messages])
 
 
 async def emit_place(conn: asyncpg.Connection, building_id: int, tz: ZoneInfo) -> None:
@@ -104,63 +131,92 @@ async def emit_place(conn: asyncpg.Connection, building_id: int, tz: ZoneInfo) -
         "features": features,
         "status": row["status"],
     }
-    await _write(conn, "place", row["district_place_id"], payload)
+    await _write(conn, "place", [(row["district_place_id"], payload)])
 
 
 async def emit_availability(
-    conn: asyncpg.Connection, building_id: int, nights: Iterable[dt.date], tz: ZoneInfo
+    conn: asyncpg.Connection,
+    building_id: int,
+    nights: Iterable[dt.date],
+    tz: ZoneInfo,
+    *,
+    windows: Mapping[dt.date, Sequence[Window]] | None = None,
 ) -> None:
-    """One Availability message per night: capacity, and spaces free for the whole window."""
+    """One Availability message per night: capacity, and spaces free for the whole window.
+
+    ``windows``: the building's windows of these nights when the caller has just loaded
+    them in this transaction (a booking has), so they are not loaded again.
+    """
     nights = sorted(set(nights))
     if not nights:
         return
-    place = await conn.fetchrow(_PLACE_STATE, building_id)
-    place_id = place["district_place_id"]
+    if windows is None or not set(nights) <= windows.keys():
+        loaded = await load_windows(conn, [building_id], nights, tz)
+        windows = {night: loaded[building_id, night] for night in nights}
+    hulls = {night: envelope(windows[night]) for night in nights}
+    shown = [(night, hull) for night, hull in hulls.items() if hull is not None]
+    row = await conn.fetchrow(
+        _AVAILABILITY, building_id, [h.start for _, h in shown], [h.end for _, h in shown]
+    )
+    place_id = row["district_place_id"]
     # A suspended place takes no new bookings: nothing is free, whatever stands empty.
-    suspended = place["status"] == "suspended"
-    windows = await load_windows(conn, [building_id], nights, tz)
-    shared = await conn.fetchval(_SHARED, building_id)
-    for night in nights:
-        hull = envelope(windows[(building_id, night)])
+    suspended = row["status"] == "suspended"
+    free = dict(zip([night for night, _ in shown], row["free"], strict=True))
+    messages = []
+    for night, hull in hulls.items():
         if hull is None:
-            window, capacity, free = None, 0, 0
+            window, capacity, free_now = None, 0, 0
         else:
-            counts = await free_space_counts(conn, [Interval(building_id, hull.start, hull.end)])
             window = {
                 "start": hull.start.astimezone(tz).isoformat(),
                 "end": hull.end.astimezone(tz).isoformat(),
             }
-            capacity, free = shared, 0 if suspended else counts[building_id]
+            capacity, free_now = row["shared"], 0 if suspended else free[night]
         payload = {
             "place_id": place_id,
             "night": night.isoformat(),
             "window": window,
             "capacity": capacity,
-            "free": free,
+            "free": free_now,
         }
-        await _write(conn, "availability", availability_key(place_id, night), payload)
+        messages.append((availability_key(place_id, night), payload))
+    await _write(conn, "availability", messages)
 
 
-async def emit_reservation(conn: asyncpg.Connection, reservation_id: int, tz: ZoneInfo) -> None:
+async def emit_reservation(
+    conn: asyncpg.Connection,
+    reservation_id: int,
+    tz: ZoneInfo,
+    *,
+    known: tuple[Reservation, str] | None = None,
+) -> None:
     """The reservation's current state, if it is one the platform knows of.
 
     Pass nights are not reservations on the platform (they show in availability),
-    and a hold is not sent until it is confirmed.
+    and a hold is not sent until it is confirmed. ``known``: the reservation as this
+    transaction just wrote it and its building's place id, so it is not read again.
     """
-    row = await conn.fetchrow(_RESERVATION, reservation_id)
-    if row["kind"] != "booking" or row["status"] not in _PLATFORM_STATUS:
+    if known is None:
+        row = await conn.fetchrow(_RESERVATION, reservation_id)
+        state = {name: row[name] for name in _STATE_FIELDS}
+        place_id = row["district_place_id"]
+    else:
+        reservation, place_id = known
+        assert reservation.id == reservation_id
+        state = {name: getattr(reservation, name) for name in _STATE_FIELDS}
+    if state["kind"] != "booking" or state["status"] not in _PLATFORM_STATUS:
         return
-    key = reservation_key(row["id"])
-    if row["status"] in _ENDS_OF_HOLDS and not await conn.fetchval(_SENT_BEFORE, key):
+    key = reservation_key(reservation_id)
+    if state["status"] in _ENDS_OF_HOLDS and not await conn.fetchval(_SENT_BEFORE, key):
         return  # the platform never heard of it
     payload = {
         "reservation_id": key,
-        "platform_reservation_id": row["platform_reservation_id"],
-        "place_id": row["district_place_id"],
-        "plate": row["plate"],
-        "start": row["start"].astimezone(tz).isoformat(),
-        "end": row["end"].astimezone(tz).isoformat(),
-        "status": _PLATFORM_STATUS[row["status"]],
-        "fee_fen": row["fee_fen"],
+        "platform_reservation_id": state["platform_reservation_id"],
+        "place_id": place_id,
+        "plate": state["plate"],
+        "start": state["start"].astimezone(tz).isoformat(),
+        "end": state["end"].astimezone(tz).isoformat(),
+        "status": _PLATFORM_STATUS[state["status"]],
+        "fee_fen": state["fee_fen"],
     }
-    await _write(conn, "reservation", key, payload)
+    await _write(conn, "reservation", [(key, payload)])

@@ -32,7 +32,11 @@ __all__ = [
 # KEY SHARE: a suspension (which locks the row FOR UPDATE) waits for this booking to
 # commit and then cancels it, or this booking waits for the suspension and sees it.
 # It is the lock the reservation's foreign key takes anyway, so it costs nothing more.
-_BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1 FOR KEY SHARE"
+# The price columns come along, so the plan costs no round trip of its own.
+_BUILDING = """
+SELECT id, name, status, district_place_id, flat_fee_fen, monthly_pass_fen
+FROM buildings WHERE id = $1 FOR KEY SHARE
+"""
 
 _SPACE = "SELECT id, shared, features FROM spaces WHERE id = $1 AND building_id = $2"
 
@@ -102,6 +106,9 @@ class BookingBuilding(BaseModel):
     id: int
     name: str
     status: str
+    district_place_id: str
+    flat_fee_fen: int | None
+    monthly_pass_fen: int | None
 
 
 class SpaceRef(BaseModel):

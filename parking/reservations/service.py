@@ -32,7 +32,7 @@ from parking.residents.service import require_verified, vehicle_of
 from parking.security import AuthUser
 from parking.settings import Settings
 from parking.windows import Window, night_windows
-from pricing.plans import NotBookable
+from pricing.plans import NotBookable, plan_in_force
 from pricing.quote import cancellation_fee, quote
 
 __all__ = [
@@ -78,7 +78,8 @@ async def book(
     # A stay already under way starts now: the time before cannot be used, and a space
     # that someone left earlier tonight is free for the rest of it.
     arrive = max(arrive, now)
-    plan = await prices.plan_for_night(conn, building.id, request.night)
+    plans = prices.plans_from_columns(building.id, building.flat_fee_fen, building.monthly_pass_fen)
+    plan = plan_in_force(plans, request.night)
     try:
         fee_fen = quote(plan, request.night, window.start, window.end, arrive, depart, tz).total_fen
     except NotBookable as exc:
@@ -104,8 +105,12 @@ async def book(
     else:
         booked = await _book_any_space(conn, new, request.needs)
     # Reservation before availability: the order every writer keeps, so none deadlock.
-    await sync.emit_reservation(conn, booked.id, tz)
-    await sync.emit_availability(conn, booked.building_id, [booked.night], tz)
+    # Both messages from what this transaction already holds: the row it inserted, and
+    # the windows it read after locking the building (no change of them commits meanwhile).
+    await sync.emit_reservation(conn, booked.id, tz, known=(booked, building.district_place_id))
+    await sync.emit_availability(
+        conn, booked.building_id, [booked.night], tz, windows={booked.night: windows}
+    )
     return ReservationOut.of(booked, tz)
 
 

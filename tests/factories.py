@@ -412,18 +412,23 @@ async def insert_pass(
     conn: asyncpg.Connection,
     *,
     building_id: int,
-    resident: Resident,
     month: dt.date,
+    resident: Resident | None = None,
+    user_id: int | None = None,
+    vehicle_id: int | None = None,
+    plate: str | None = None,
     price_fen: int = 30_000,
 ) -> int:
-    """An active monthly pass row for ``resident``'s first car, without its nights (claim
-    those with ``insert_reservation(pass_id=...)``)."""
+    """An active monthly pass row for ``resident``'s first car (or the given user, vehicle
+    and plate), without its nights (claim those with ``insert_reservation(pass_id=...)``)."""
+    if resident is not None:
+        user_id, vehicle_id, plate = resident.id, resident.vehicle_id, resident.plate
     return await conn.fetchval(
         "INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)"
         " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        resident.id,
-        resident.vehicle_id,
-        resident.plate,
+        user_id,
+        vehicle_id,
+        plate,
         building_id,
         month,
         price_fen,

@@ -9,7 +9,15 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from allocator.geo import haversine_m, round_walk_m
-from tests.factories import TZ, add_window, at, insert_reservation, local_today, tomorrow
+from tests.factories import (
+    TZ,
+    add_window,
+    at,
+    insert_reservation,
+    local_today,
+    make_resident,
+    tomorrow,
+)
 from tests.helpers import assert_problem
 from tests.places.support import ORIGIN, add_spaces, create_building, login, offset
 
@@ -276,19 +284,8 @@ async def test_pages_are_stable_and_complete(client, conn, manager, resident) ->
 
 
 async def test_the_default_point_is_the_residents_compound(client, conn, manager) -> None:
-    user_id, headers = await login(client, conn, "resident")
     home = offset(2000, 0)
-    compound_id = await conn.fetchval(
-        "INSERT INTO compounds (name, lat, lon) VALUES ('北丽园', $1, $2) RETURNING id", *home
-    )
-    entry = await conn.fetchval(
-        "INSERT INTO residence_whitelist (compound_id, unit, phone)"
-        " VALUES ($1, '1栋 101', '13800000000') RETURNING id",
-        compound_id,
-    )
-    await conn.execute(
-        "INSERT INTO residencies (user_id, whitelist_id) VALUES ($1, $2)", user_id, entry
-    )
+    headers = (await make_resident(conn, compound="北丽园", lat=home[0], lon=home[1])).headers
     near_home = await _place(client, conn, manager, 2100, 0)
     await _place(client, conn, manager, 0, 0)
     response = await _search(client, headers, lat=None, lon=None)

@@ -15,14 +15,22 @@ from parking.errors import Problem
 from parking.residents import service
 from parking.settings import Settings
 from tests.conftest import make_settings
-from tests.helpers import assert_problem, make_verified_resident, token_for
+from tests.factories import (
+    add_building,
+    insert_pass,
+    insert_reservation,
+    local_today,
+    make_building,
+    make_resident,
+)
+from tests.helpers import assert_problem, token_for
 
 
 async def _resident(
     client: AsyncTestClient, conn: asyncpg.Connection, plates: tuple[str, ...] = ()
 ) -> tuple[dict[str, str], int]:
-    email, user_id = await make_verified_resident(conn, plates=plates)
-    return {"Authorization": f"Bearer {await token_for(client, email)}"}, user_id
+    resident = await make_resident(conn, plates=plates)
+    return {"Authorization": f"Bearer {await token_for(client, resident.email)}"}, resident.id
 
 
 async def test_add_normalises_and_derives_new_energy(
@@ -94,7 +102,7 @@ async def test_the_limit_is_a_setting(db_dsn: str, conn: asyncpg.Connection) -> 
 async def test_concurrent_adds_cannot_pass_the_limit_together(
     db_dsn: str, conn: asyncpg.Connection
 ) -> None:
-    _, user_id = await make_verified_resident(conn, plates=("粤B11111", "粤B22222"))
+    user_id = (await make_resident(conn, plates=("粤B11111", "粤B22222"))).id
     plates = ["粤B3333A", "粤B3333B", "粤B3333C", "粤B3333D", "粤B3333E"]
     connections = [await connect(db_dsn) for _ in plates]
 
@@ -144,39 +152,21 @@ async def test_another_residents_vehicle_is_not_found(
     assert caught.value.status_code == 404
 
 
-_BUILDING = """
-INSERT INTO buildings (district_place_id, name, lat, lon)
-VALUES ('b-test', 'Test Tower', 22.566, 114.13) RETURNING id
-"""
-_SPACE = "INSERT INTO spaces (building_id, label) VALUES ($1, 'B1-001') RETURNING id"
-_RESERVATION = """
-INSERT INTO reservations (user_id, vehicle_id, plate, building_id, space_id, night, stay, status,
-                          hold_expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, tstzrange($7, $8), $9,
-        CASE WHEN $9 = 'held' THEN $8::timestamptz END)
-"""
-
-
 async def _reserve(
     conn: asyncpg.Connection, user_id: int, vehicle_id: int, start: datetime, status: str
 ) -> None:
-    building_id = await conn.fetchval("SELECT id FROM buildings WHERE district_place_id = 'b-test'")
-    if building_id is None:
-        building_id = await conn.fetchval(_BUILDING)
-        await conn.fetchval(_SPACE, building_id)
-    space_id = await conn.fetchval("SELECT id FROM spaces WHERE building_id = $1", building_id)
+    space_id = (await make_building(conn, spaces=1)).space_ids[0]
     plate = await conn.fetchval("SELECT plate FROM vehicles WHERE id = $1", vehicle_id)
-    await conn.execute(
-        _RESERVATION,
-        user_id,
-        vehicle_id,
-        plate,
-        building_id,
-        space_id,
-        start.date(),
-        start,
-        start + timedelta(hours=11),
-        status,
+    await insert_reservation(
+        conn,
+        space_id=space_id,
+        user_id=user_id,
+        vehicle_id=vehicle_id,
+        plate=plate,
+        night=start.date(),
+        start=start,
+        end=start + timedelta(hours=11),
+        status=status,
     )
 
 
@@ -236,14 +226,21 @@ async def test_a_vehicle_with_a_pass_for_this_month_cannot_be_removed(
         r["id"]
         for r in await conn.fetch("SELECT id FROM vehicles WHERE user_id = $1 ORDER BY id", user_id)
     ]
-    building_id = await conn.fetchval(_BUILDING)
-    insert_pass = """
-    INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)
-    VALUES ($1, $2, $3, $4, date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date
-            + make_interval(months => $5), 30000)
-    """
-    await conn.execute(insert_pass, user_id, held, "粤B12345", building_id, 0)
-    await conn.execute(insert_pass, user_id, free, "粤B54321", building_id, -1)  # last month's
+    building_id = await add_building(conn)
+    this_month = local_today().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    for vehicle_id, plate, month in [
+        (held, "粤B12345", this_month),
+        (free, "粤B54321", last_month),
+    ]:
+        await insert_pass(
+            conn,
+            building_id=building_id,
+            user_id=user_id,
+            vehicle_id=vehicle_id,
+            plate=plate,
+            month=month,
+        )
     assert_problem(await client.delete(f"/vehicles/{held}", headers=headers), 409, "vehicle-in-use")
     assert (await client.delete(f"/vehicles/{free}", headers=headers)).status_code == 204
     remaining = await conn.fetch("SELECT id FROM vehicles WHERE user_id = $1", user_id)

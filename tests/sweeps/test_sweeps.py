@@ -18,6 +18,7 @@ from tests.factories import (
     insert_reservation,
     make_building,
     make_resident,
+    make_user,
     outbox_rows,
     random_plate,
 )
@@ -187,10 +188,7 @@ async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db
         start=NOW - dt.timedelta(hours=2),
         end=NOW + dt.timedelta(hours=6),
     )
-    user_id = await conn.fetchval(
-        "INSERT INTO users (email, password_hash, role) VALUES ('old-key@example.com', 'x',"
-        " 'resident') RETURNING id"
-    )
+    user_id = (await make_user(conn, "resident")).id
     await conn.execute(
         "INSERT INTO idempotency_keys (user_id, key, request_hash, response_status,"
         " response_body, created_at) VALUES ($1, 'k', 'h', 201, '{}', $2)",

@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from parking.db import DbConnection
-from parking.idempotency import IDEMPOTENCY_KEY_HEADER, idempotent
 from parking.passes import service
 from parking.passes.schemas import BuildingPass, MonthText, NewPass, PassDetail, PassSummary
+from parking.reservations.controllers import IdempotencyKey, once_per_key
 from parking.security import AuthUser, requires_role
 
 __all__ = ["BuildingPassController", "PassController"]
@@ -38,24 +38,15 @@ class PassController(Controller):
         data: JSONBody[NewPass],
         conn: DbConnection,
         request: AuthRequest,
-        idempotency_key: Annotated[
-            str | None,
-            HeaderParameter(
-                name=IDEMPOTENCY_KEY_HEADER, description="A new unique value per pass."
-            ),
-        ] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[PassDetail]:
         settings = request.app.state.settings
-        return await idempotent(
+        return await once_per_key(
             conn,
             request,
-            user_id=request.user.id,
-            key=idempotency_key,
-            body=data,
-            ttl_hours=settings.idempotency_ttl_hours,
-            run=lambda: service.buy_pass(
-                conn, request.user.id, data, now=_now(), settings=settings
-            ),
+            idempotency_key,
+            data,
+            lambda: service.buy_pass(conn, request.user.id, data, now=_now(), settings=settings),
         )
 
     @get("/", summary="My passes, newest month first")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
@@ -18,20 +19,45 @@ from parking.reservations.model import ReservationStatus
 from parking.reservations.schemas import BookingRequest, ManagedReservation, ReservationOut
 from parking.security import AuthUser, requires_role
 
-__all__ = ["BuildingReservationController", "ReservationController"]
+__all__ = [
+    "BuildingReservationController",
+    "IdempotencyKey",
+    "ReservationController",
+    "once_per_key",
+]
 
 _Request = Request[AuthUser, object, object]
 _Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 _Offset = Annotated[int, QueryParameter(ge=0)]
-_IdempotencyKey = Annotated[
+IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(
         name=IDEMPOTENCY_KEY_HEADER,
         required=False,
-        description="Required: a unique value per booking (a UUID); the same value on a "
+        description="Required: a unique value per request (a UUID); the same value on a "
         "retry answers the first result again.",
     ),
 ]
+
+
+async def once_per_key(
+    conn: DbConnection,
+    request: _Request,
+    key: str | None,
+    body: Any,
+    run: Callable[[], Awaitable[Any]],
+) -> Response[bytes]:
+    """``run()`` once per caller and Idempotency-Key, in the request's transaction: the
+    answer of every POST that books nights (a booking, a monthly pass)."""
+    return await idempotent(
+        conn,
+        request,
+        user_id=request.user.id,
+        key=key,
+        body=body,
+        ttl_hours=request.app.state.settings.idempotency_ttl_hours,
+        run=run,
+    )
 
 
 def _problems(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
@@ -74,18 +100,15 @@ class ReservationController(Controller):
         data: JSONBody[BookingRequest],
         conn: DbConnection,
         request: _Request,
-        idempotency_key: _IdempotencyKey = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[ReservationOut]:
         settings = request.app.state.settings
-        user_id = request.user.id
-        return await idempotent(
+        return await once_per_key(
             conn,
             request,
-            user_id=user_id,
-            key=idempotency_key,
-            body=data,
-            ttl_hours=settings.idempotency_ttl_hours,
-            run=lambda: service.book(conn, user_id, data, settings=settings, now=_now()),
+            idempotency_key,
+            data,
+            lambda: service.book(conn, request.user.id, data, settings=settings, now=_now()),
         )
 
     @get("/", summary="Your reservations, latest first")

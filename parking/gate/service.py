@@ -111,6 +111,21 @@ def _local(session: GateSession, tz: ZoneInfo) -> GateSession:
     )
 
 
+async def _locked_session(
+    conn: asyncpg.Connection,
+    building_id: int,
+    raw_plate: str,
+    at: dt.datetime | None,
+    now: dt.datetime,
+) -> tuple[str, dt.datetime, GateSession | None]:
+    """The plate read, the event's time, and the car's open session at the building, with
+    the plate locked so that its reads at this building are handled one at a time."""
+    plate = _plate(raw_plate)
+    at = _event_time(at, now)
+    await repository.lock_plate(conn, building_id, plate)
+    return plate, at, await repository.open_session(conn, building_id, plate)
+
+
 async def record_entry(
     conn: asyncpg.Connection,
     building_id: int,
@@ -127,10 +142,7 @@ async def record_entry(
     Otherwise the confirmed reservation the entry matches is checked in and linked;
     with none, the session is recorded as unreserved for the manager to see.
     """
-    plate = _plate(raw_plate)
-    at = _event_time(at, now)
-    await repository.lock_plate(conn, building_id, plate)
-    current = await repository.open_session(conn, building_id, plate)
+    plate, at, current = await _locked_session(conn, building_id, raw_plate, at, now)
     if current is not None:
         return _local(current, tz), False
     reservation_id = await repository.matching_reservation_id(
@@ -159,10 +171,7 @@ async def record_exit(
     tz: ZoneInfo,
 ) -> GateSession:
     """Close the car's open session; a checked-in reservation it used is completed."""
-    plate = _plate(raw_plate)
-    at = _event_time(at, now)
-    await repository.lock_plate(conn, building_id, plate)
-    current = await repository.open_session(conn, building_id, plate)
+    plate, at, current = await _locked_session(conn, building_id, raw_plate, at, now)
     if current is None:
         raise Problem(
             404,

@@ -26,6 +26,7 @@ __all__ = [
     "reservations_on_nights",
 ]
 
+_ACTIVE = list(ACTIVE_STATUSES)
 _RULE_COLUMNS = (
     "id, building_id, day_class, weekdays, start_time, end_time, valid_from, valid_until,"
     " created_at"
@@ -103,6 +104,10 @@ class ReservationStay(BaseModel):
     end: dt.datetime
 
 
+async def _stays(conn: asyncpg.Connection, sql: str, *args: object) -> list[ReservationStay]:
+    return [ReservationStay.model_validate(dict(r)) for r in await conn.fetch(sql, *args)]
+
+
 def _rule(row: asyncpg.Record) -> OffPeakRule:
     return OffPeakRule.model_validate(dict(row))
 
@@ -167,10 +172,7 @@ async def reservations_in_period(
     now: dt.datetime,
 ) -> list[ReservationStay]:
     """Active reservations of the building that overlap ``[start, end)`` and are not over."""
-    rows = await conn.fetch(
-        _RESERVATIONS_IN_PERIOD, building_id, list(ACTIVE_STATUSES), now, start, end
-    )
-    return [ReservationStay.model_validate(dict(r)) for r in rows]
+    return await _stays(conn, _RESERVATIONS_IN_PERIOD, building_id, _ACTIVE, now, start, end)
 
 
 async def reservations_on_nights(
@@ -182,18 +184,14 @@ async def reservations_on_nights(
     now: dt.datetime,
 ) -> list[ReservationStay]:
     """Active reservations of the building for nights ``first`` .. ``last`` not over yet."""
-    rows = await conn.fetch(
-        _RESERVATIONS_ON_NIGHTS, building_id, list(ACTIVE_STATUSES), now, first, last
-    )
-    return [ReservationStay.model_validate(dict(r)) for r in rows]
+    return await _stays(conn, _RESERVATIONS_ON_NIGHTS, building_id, _ACTIVE, now, first, last)
 
 
 async def reservations_needing_calendar(
     conn: asyncpg.Connection, first: dt.date, last: dt.date, *, now: dt.datetime
 ) -> list[ReservationStay]:
     """Active reservations, not over yet, on nights whose windows depend on the calendar."""
-    rows = await conn.fetch(_RESERVATIONS_NEEDING_CALENDAR, list(ACTIVE_STATUSES), now, first, last)
-    return [ReservationStay.model_validate(dict(r)) for r in rows]
+    return await _stays(conn, _RESERVATIONS_NEEDING_CALENDAR, _ACTIVE, now, first, last)
 
 
 async def lock_buildings(conn: asyncpg.Connection, building_ids: list[int]) -> None:

@@ -7,7 +7,7 @@ never carries a full plate, an email or a phone.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -88,23 +88,7 @@ class ReservationOut(BaseModel):
 
     @classmethod
     def of(cls, view: ReservationView, tz: ZoneInfo) -> ReservationOut:
-        return cls(
-            id=view.id,
-            kind=view.kind,
-            building_id=view.building_id,
-            building_name=view.building_name,
-            space_id=view.space_id,
-            space_label=view.space_label,
-            vehicle_id=view.vehicle_id,
-            plate=view.plate,
-            night=view.night,
-            start=view.start.astimezone(tz),
-            end=view.end.astimezone(tz),
-            status=view.status,
-            fee_fen=view.fee_fen,
-            hold_expires_at=_local(view.hold_expires_at, tz),
-            created_at=view.created_at.astimezone(tz),
-        )
+        return cls(**_in_zone(view, cls, tz))
 
 
 class ManagedReservation(BaseModel):
@@ -129,25 +113,10 @@ class ManagedReservation(BaseModel):
 
     @classmethod
     def of(cls, view: ReservationView, tz: ZoneInfo) -> ManagedReservation:
-        return cls(
-            id=view.id,
-            kind=view.kind,
-            source=view.source,
-            building_id=view.building_id,
-            building_name=view.building_name,
-            space_id=view.space_id,
-            space_label=view.space_label,
-            plate=mask_plate(view.plate),
-            night=view.night,
-            start=view.start.astimezone(tz),
-            end=view.end.astimezone(tz),
-            status=view.status,
-            fee_fen=view.fee_fen,
-            hold_expires_at=_local(view.hold_expires_at, tz),
-            checked_in_at=_local(view.checked_in_at, tz),
-            ended_at=_local(view.ended_at, tz),
-        )
+        return cls(**{**_in_zone(view, cls, tz), "plate": mask_plate(view.plate)})
 
 
-def _local(value: dt.datetime | None, tz: ZoneInfo) -> dt.datetime | None:
-    return value.astimezone(tz) if value is not None else None
+def _in_zone(view: ReservationView, model: type[BaseModel], tz: ZoneInfo) -> dict[str, Any]:
+    """The view's values of ``model``'s fields, every time in the district's local zone."""
+    values = view.model_dump(include=set(model.model_fields))
+    return {k: v.astimezone(tz) if isinstance(v, dt.datetime) else v for k, v in values.items()}

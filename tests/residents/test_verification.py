@@ -37,6 +37,12 @@ async def _user_id(conn: asyncpg.Connection, headers: dict[str, str], client) ->
     return (await client.get("/auth/me", headers=headers)).json()["id"]
 
 
+async def _stored_phone(client, conn: asyncpg.Connection, headers: dict[str, str]) -> str | None:
+    """The phone stored on the account of ``headers``: set only by a verification."""
+    user_id = await _user_id(conn, headers, client)
+    return await conn.fetchval("SELECT phone FROM users WHERE id = $1", user_id)
+
+
 async def test_matching_entry_verifies_and_stores_the_phone(
     client: AsyncTestClient, conn: asyncpg.Connection, whitelist: dict[str, int]
 ) -> None:
@@ -121,8 +127,7 @@ async def test_a_mismatch_is_one_answer_and_changes_nothing(
     # The same words whatever was wrong: nothing to learn about the whitelist.
     assert "compound, unit and phone" in problem["detail"]
     assert await conn.fetchval("SELECT count(*) FROM residencies") == 0
-    user_id = await _user_id(conn, resident, client)
-    assert await conn.fetchval("SELECT phone FROM users WHERE id = $1", user_id) is None
+    assert await _stored_phone(client, conn, resident) is None
 
 
 async def test_an_entry_used_by_another_account_is_taken(
@@ -137,8 +142,7 @@ async def test_an_entry_used_by_another_account_is_taken(
     response = await client.post("/residents/me/verification", json=body, headers=second)
     assert_problem(response, 409, "residence-taken")
     assert await conn.fetchval("SELECT count(*) FROM residencies") == 1
-    second_id = await _user_id(conn, second, client)
-    assert await conn.fetchval("SELECT phone FROM users WHERE id = $1", second_id) is None
+    assert await _stored_phone(client, conn, second) is None
 
 
 async def test_verifying_again(

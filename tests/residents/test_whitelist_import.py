@@ -22,11 +22,18 @@ ORDER BY c.name, w.unit, w.phone
 """
 
 
-async def _compounds(conn: asyncpg.Connection) -> None:
+@pytest.fixture
+async def compounds(conn: asyncpg.Connection) -> None:
+    """The two compounds the good file names."""
     await conn.execute(
         "INSERT INTO compounds (name, lat, lon) VALUES"
         " ('贝丽花园', 22.5655, 114.1287), ('深华丽园', 22.5668, 114.1321)"
     )
+
+
+@pytest.fixture
+async def admin(client: AsyncTestClient, conn: asyncpg.Connection) -> dict[str, str]:
+    return await auth_headers(client, conn, "admin")
 
 
 async def _import(
@@ -37,11 +44,10 @@ async def _import(
     return await client.post(url, content=content, headers={**headers, "content-type": "text/csv"})
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_a_good_file_is_imported_normalised(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     response = await _import(client, admin, GOOD)
     assert response.status_code == 200, response.text
     assert response.json() == {
@@ -65,11 +71,10 @@ async def test_a_good_file_is_imported_normalised(
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 3
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_a_file_with_bom_and_crlf_is_read(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     body = "\ufeff" + GOOD.replace("\n", "\r\n")
     response = await _import(client, admin, body.encode("utf-8"))
     assert response.status_code == 200, response.text
@@ -78,11 +83,10 @@ async def test_a_file_with_bom_and_crlf_is_read(
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 3
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_every_bad_line_is_reported_and_nothing_is_written(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     body = """compound,unit,phone
 贝丽花园,3栋 502,13800138001
 贝丽花园,,13800138002
@@ -108,8 +112,9 @@ async def test_every_bad_line_is_reported_and_nothing_is_written(
     assert await conn.fetchval("SELECT count(*) FROM compounds") == 2
 
 
-async def test_a_bad_header_is_line_1(client: AsyncTestClient, conn: asyncpg.Connection) -> None:
-    admin = await auth_headers(client, conn, "admin")
+async def test_a_bad_header_is_line_1(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
+) -> None:
     response = await _import(client, admin, "compound,room,phone\n贝丽花园,3栋 502,13800138001\n")
     problem = assert_problem(response, 422, "whitelist-invalid")
     assert problem["errors"][0]["line"] == 1
@@ -118,11 +123,10 @@ async def test_a_bad_header_is_line_1(client: AsyncTestClient, conn: asyncpg.Con
     assert assert_problem(empty, 422, "whitelist-invalid")["errors"][0]["line"] == 1
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_a_file_not_in_utf8_names_the_line(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     body = (
         "compound,unit,phone\n贝丽花园,3栋 502,13800138001\n".encode()
         + "深华丽园,A座 1502,13900139001\n".encode("gbk")
@@ -133,11 +137,10 @@ async def test_a_file_not_in_utf8_names_the_line(
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_replace_removes_entries_not_in_the_file_and_unverifies_their_residents(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     assert (await _import(client, admin, GOOD)).status_code == 200
     # A resident verified with the entry that the new file leaves out.
     resident = await auth_headers(client, conn, "resident")
@@ -176,33 +179,30 @@ async def test_replace_removes_entries_not_in_the_file_and_unverifies_their_resi
     )
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_merge_keeps_entries_not_in_the_file(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     await _import(client, admin, GOOD)
     response = await _import(client, admin, "compound,unit,phone\n深华丽园,B座 703,13900139002\n")
     assert response.json()["added"] == 1 and response.json()["removed"] == 0
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 4
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_replace_with_no_entries_is_refused(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     await _import(client, admin, GOOD)
     response = await _import(client, admin, "compound,unit,phone\n", mode="replace")
     assert_problem(response, 422, "whitelist-invalid")
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 3
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_a_new_compound_is_created_from_lat_and_lon(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     body = """compound,unit,phone,lat,lon
 翠竹苑,2栋 301,13700137001,22.5701,114.1255
 翠竹苑,2栋 302,13700137002,,
@@ -220,9 +220,8 @@ async def test_a_new_compound_is_created_from_lat_and_lon(
 
 
 async def test_an_unknown_compound_without_location_is_a_line_error(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    admin = await auth_headers(client, conn, "admin")
     body = """compound,unit,phone,lat,lon
 翠竹苑,2栋 301,13700137001,,
 翠竹苑,2栋 302,13700137002,,
@@ -237,9 +236,8 @@ async def test_an_unknown_compound_without_location_is_a_line_error(
 
 
 async def test_import_needs_csv_and_a_size_limit(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    admin = await auth_headers(client, conn, "admin")
     as_json = await client.post("/admin/whitelist/import", json={"compound": "x"}, headers=admin)
     assert_problem(as_json, 415, "unsupported-media-type")
     huge = b"compound,unit,phone\n" + b"x" * (5 * 1024 * 1024 + 1)
@@ -248,11 +246,10 @@ async def test_import_needs_csv_and_a_size_limit(
     assert_problem(bad_mode, 422, "validation-error")
 
 
+@pytest.mark.usefixtures("compounds")
 async def test_list_whitelist_pages_and_filters(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    await _compounds(conn)
-    admin = await auth_headers(client, conn, "admin")
     await _import(client, admin, GOOD)
     page = await client.get("/admin/whitelist", params={"limit": 2}, headers=admin)
     assert page.status_code == 200, page.text
@@ -274,9 +271,8 @@ async def test_list_whitelist_pages_and_filters(
 
 
 async def test_admin_creates_lists_and_updates_compounds(
-    client: AsyncTestClient, conn: asyncpg.Connection
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
 ) -> None:
-    admin = await auth_headers(client, conn, "admin")
     created = await client.post(
         "/admin/compounds", json={"name": " 翠竹苑 ", "lat": 22.57, "lon": 114.12}, headers=admin
     )
@@ -314,11 +310,11 @@ async def test_admin_creates_lists_and_updates_compounds(
     assert [(c["name"], c["entries"], c["verified"]) for c in listed.json()] == [("翠竹苑", 0, 0)]
 
 
+@pytest.mark.usefixtures("compounds")
 @pytest.mark.parametrize("role", ["resident", "manager"])
 async def test_only_admins_use_the_admin_endpoints(
     client: AsyncTestClient, conn: asyncpg.Connection, role: str
 ) -> None:
-    await _compounds(conn)
     headers = await auth_headers(client, conn, role)
     attempts = [
         await client.get("/admin/compounds", headers=headers),

@@ -33,6 +33,13 @@ async def site(client, conn):
     return building, manager, {"X-Gate-Key": response.json()["gate_key"]}
 
 
+async def _booked(conn, space_id: int, plate: str, start: dt.datetime) -> int:
+    """A confirmed booking of ``plate`` from ``start`` until eight hours from now."""
+    return await insert_reservation(
+        conn, space_id=space_id, plate=plate, start=start, end=_now() + dt.timedelta(hours=8)
+    )
+
+
 async def _sessions(conn, building_id):
     return await conn.fetch(
         "SELECT * FROM gate_sessions WHERE building_id = $1 ORDER BY id", building_id
@@ -120,12 +127,8 @@ async def test_entry_checks_in_and_exit_completes_the_reservation(client, conn, 
     building, _, gate = site
     plate = random_plate()
     now = _now()
-    reservation_id = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        plate=plate,
-        start=now - dt.timedelta(minutes=10),
-        end=now + dt.timedelta(hours=8),
+    reservation_id = await _booked(
+        conn, building.space_ids[0], plate, now - dt.timedelta(minutes=10)
     )
     before = len(await outbox_rows(conn, "reservation"))
 
@@ -171,19 +174,9 @@ async def test_an_entry_30_minutes_before_the_start_matches_but_not_earlier(clie
     building, _, gate = site
     now = _now()
     early, too_early = random_plate(), random_plate()
-    matched = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        plate=early,
-        start=now + dt.timedelta(minutes=29),
-        end=now + dt.timedelta(hours=8),
-    )
-    unmatched = await insert_reservation(
-        conn,
-        space_id=building.space_ids[1],
-        plate=too_early,
-        start=now + dt.timedelta(minutes=31),
-        end=now + dt.timedelta(hours=8),
+    matched = await _booked(conn, building.space_ids[0], early, now + dt.timedelta(minutes=29))
+    unmatched = await _booked(
+        conn, building.space_ids[1], too_early, now + dt.timedelta(minutes=31)
     )
     first = await client.post(
         "/gate/entries",
@@ -207,13 +200,7 @@ async def test_an_unreserved_car_is_listed_for_the_manager_with_its_plate_masked
     building, manager, gate = site
     now = _now()
     reserved, unreserved = random_plate(), random_plate()
-    await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        plate=reserved,
-        start=now - dt.timedelta(hours=1),
-        end=now + dt.timedelta(hours=8),
-    )
+    await _booked(conn, building.space_ids[0], reserved, now - dt.timedelta(hours=1))
     for plate in (reserved, unreserved):
         response = await client.post(
             "/gate/entries", json={"building_id": building.id, "plate": plate}, headers=gate
@@ -245,12 +232,8 @@ async def test_a_repeated_entry_read_is_not_a_second_entry(client, conn, site):
     building, _, gate = site
     plate = random_plate()
     now = _now()
-    reservation_id = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        plate=plate,
-        start=now - dt.timedelta(minutes=5),
-        end=now + dt.timedelta(hours=8),
+    reservation_id = await _booked(
+        conn, building.space_ids[0], plate, now - dt.timedelta(minutes=5)
     )
     body = {"building_id": building.id, "plate": plate}
     first = await client.post("/gate/entries", json=body, headers=gate)

@@ -244,24 +244,25 @@ async def test_a_night_already_under_way_cannot_be_released(client, conn, buyer)
     assert_problem(missing, 404, "not-found")
 
 
-async def test_a_per_use_building_sells_no_passes(client, conn, buyer):
+@pytest.mark.parametrize(
+    ("monthly_pass_fen", "shared_until", "problem"),
+    [(None, None, "not-bookable"), (FEE, dt.date(2020, 1, 31), "no-shared-nights")],
+    ids=["per-use-building", "month-without-shared-nights"],
+)
+async def test_a_pass_the_building_cannot_sell_is_refused_and_writes_nothing(
+    client, conn, buyer, monthly_pass_fen, shared_until, problem
+):
     resident, headers = buyer
-    building = await make_building(conn, spaces=2, monthly_pass_fen=None)
+    building = await make_building(conn, spaces=2, monthly_pass_fen=monthly_pass_fen)
+    if shared_until is not None:
+        await conn.execute(
+            "UPDATE off_peak_rules SET valid_until = $2 WHERE building_id = $1",
+            building.id,
+            shared_until,
+        )
     before = await _written(conn)
     response = await _buy(client, headers, building.id, resident, _next_month())
-    assert_problem(response, 409, "not-bookable")
-    assert await _written(conn) == before
-
-
-async def test_a_month_without_shared_nights_is_refused(client, conn, buyer):
-    resident, headers = buyer
-    building = await make_building(conn, spaces=2, monthly_pass_fen=FEE)
-    await conn.execute(
-        "UPDATE off_peak_rules SET valid_until = '2020-01-31' WHERE building_id = $1", building.id
-    )
-    before = await _written(conn)
-    response = await _buy(client, headers, building.id, resident, _next_month())
-    assert_problem(response, 409, "no-shared-nights")
+    assert_problem(response, 409, problem)
     assert await _written(conn) == before
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "add_space",
     "add_window",
     "at",
+    "booking_body",
     "booking_headers",
     "insert_pass",
     "insert_reservation",
@@ -134,6 +135,16 @@ def token_headers(settings: Settings, user_id: int, role: str) -> dict[str, str]
         identifier=str(user_id), token_extras={"role": role}
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+def booking_body(building: Building, resident: Resident, night: dt.date, **extra: object) -> dict:
+    """A POST /reservations body for ``resident``'s first car; times in ``extra`` as ISO text."""
+    return {
+        "building_id": building.id,
+        "night": night.isoformat(),
+        "vehicle_id": resident.vehicle_id,
+        **{k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in extra.items()},
+    }
 
 
 def booking_headers(resident: Resident, key: str | None = None) -> dict[str, str]:

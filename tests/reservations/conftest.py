@@ -9,9 +9,18 @@ import datetime as dt
 
 import asyncpg
 import pytest
+from litestar.testing import AsyncTestClient
 
 from parking.settings import Settings
-from tests.factories import Building, Resident, make_building, make_resident, tomorrow
+from tests.factories import (
+    Building,
+    Resident,
+    booking_body,
+    booking_headers,
+    make_building,
+    make_resident,
+    tomorrow,
+)
 
 
 @pytest.fixture
@@ -27,3 +36,18 @@ async def resident(conn: asyncpg.Connection, settings: Settings) -> Resident:
 @pytest.fixture
 def night() -> dt.date:
     return tomorrow()
+
+
+@pytest.fixture
+async def full_building(
+    client: AsyncTestClient, conn: asyncpg.Connection, settings: Settings, night: dt.date
+) -> tuple[Building, int]:
+    """A one-space building whose space another resident booked for ``night`` through the
+    API: (the building, that reservation's id)."""
+    small = await make_building(conn, spaces=1)
+    first = await make_resident(conn, settings)
+    response = await client.post(
+        "/reservations", json=booking_body(small, first, night), headers=booking_headers(first)
+    )
+    assert response.status_code == 201, response.text
+    return small, response.json()["id"]

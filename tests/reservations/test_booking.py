@@ -12,6 +12,7 @@ from tests.factories import (
     Building,
     Resident,
     at,
+    booking_body,
     booking_headers,
     insert_reservation,
     local_today,
@@ -23,15 +24,6 @@ from tests.factories import (
 from tests.helpers import assert_problem
 
 _EIGHT_HOURS = dt.timedelta(hours=8)
-
-
-def _body(place: Building, resident: Resident, night: dt.date, **extra) -> dict:
-    return {
-        "building_id": place.id,
-        "night": night.isoformat(),
-        "vehicle_id": resident.vehicle_id,
-        **{k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in extra.items()},
-    }
 
 
 async def _counts(conn: asyncpg.Connection) -> tuple[int, int]:
@@ -62,7 +54,7 @@ async def test_booking_takes_a_space_charges_the_fee_and_queues_messages(
     arrive, depart = at(night, 20), at(night, 6, 30)
     response = await client.post(
         "/reservations",
-        json=_body(place, resident, night, arrive=arrive, depart=depart),
+        json=booking_body(place, resident, night, arrive=arrive, depart=depart),
         headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
@@ -107,7 +99,9 @@ async def test_without_times_the_booking_takes_the_whole_window(
     client, conn, place, resident, night, settings
 ) -> None:
     response = await client.post(
-        "/reservations", json=_body(place, resident, night), headers=booking_headers(resident)
+        "/reservations",
+        json=booking_body(place, resident, night),
+        headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
     body = response.json()
@@ -122,7 +116,7 @@ async def test_one_given_end_takes_the_other_from_its_window(
 ) -> None:
     response = await client.post(
         "/reservations",
-        json=_body(place, resident, night, arrive=at(night, 22)),
+        json=booking_body(place, resident, night, arrive=at(night, 22)),
         headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
@@ -135,7 +129,7 @@ async def test_a_stay_outside_the_window_is_refused(
     client, conn, place, resident, night, settings
 ) -> None:
     headers = booking_headers(resident)
-    too_early = _body(place, resident, night, arrive=at(night, 18), depart=at(night, 23))
+    too_early = booking_body(place, resident, night, arrive=at(night, 18), depart=at(night, 23))
     problem = await _refused(client, conn, too_early, headers, 422, "outside-window")
     assert problem["windows"] == [
         {
@@ -143,9 +137,9 @@ async def test_a_stay_outside_the_window_is_refused(
             "end": at(night, 7).isoformat(),
         }
     ]
-    backwards = _body(place, resident, night, arrive=at(night, 23), depart=at(night, 21))
+    backwards = booking_body(place, resident, night, arrive=at(night, 23), depart=at(night, 21))
     await _refused(client, conn, backwards, booking_headers(resident), 422, "outside-window")
-    too_late = _body(place, resident, night, depart=at(night, 8))
+    too_late = booking_body(place, resident, night, depart=at(night, 8))
     await _refused(client, conn, too_late, booking_headers(resident), 422, "outside-window")
 
 
@@ -156,7 +150,7 @@ async def test_a_night_without_sharing_is_outside_the_window(
     await _refused(
         client,
         conn,
-        _body(later, resident, night),
+        booking_body(later, resident, night),
         booking_headers(resident),
         422,
         "outside-window",
@@ -168,7 +162,7 @@ async def test_a_stay_that_has_ended_is_refused(client, conn, place, resident, s
     await _refused(
         client,
         conn,
-        _body(place, resident, last_week),
+        booking_body(place, resident, last_week),
         booking_headers(resident),
         422,
         "in-the-past",
@@ -176,14 +170,19 @@ async def test_a_stay_that_has_ended_is_refused(client, conn, place, resident, s
 
 
 async def test_times_without_an_offset_are_invalid(client, conn, place, resident, night) -> None:
-    body = _body(place, resident, night, arrive=f"{night.isoformat()}T20:00:00")
+    body = booking_body(place, resident, night, arrive=f"{night.isoformat()}T20:00:00")
     await _refused(client, conn, body, booking_headers(resident), 422, "validation-error")
 
 
 async def test_an_unverified_resident_may_not_book(client, conn, place, night, settings) -> None:
     stranger = await make_resident(conn, settings, verified=False)
     await _refused(
-        client, conn, _body(place, stranger, night), booking_headers(stranger), 403, "not-verified"
+        client,
+        conn,
+        booking_body(place, stranger, night),
+        booking_headers(stranger),
+        403,
+        "not-verified",
     )
 
 
@@ -191,12 +190,12 @@ async def test_someone_elses_vehicle_is_not_found(
     client, conn, place, resident, night, settings
 ) -> None:
     other = await make_resident(conn, settings)
-    body = {**_body(place, resident, night), "vehicle_id": other.vehicle_id}
+    body = {**booking_body(place, resident, night), "vehicle_id": other.vehicle_id}
     await _refused(client, conn, body, booking_headers(resident), 404, "not-found")
 
 
 async def test_an_unknown_building_is_not_found(client, conn, place, resident, night) -> None:
-    body = {**_body(place, resident, night), "building_id": place.id + 1000}
+    body = {**booking_body(place, resident, night), "building_id": place.id + 1000}
     await _refused(client, conn, body, booking_headers(resident), 404, "not-found")
 
 
@@ -205,7 +204,7 @@ async def test_a_suspended_building_takes_no_bookings(client, conn, resident, ni
     await _refused(
         client,
         conn,
-        _body(suspended, resident, night),
+        booking_body(suspended, resident, night),
         booking_headers(resident),
         409,
         "place-suspended",
@@ -221,7 +220,7 @@ async def test_a_monthly_building_without_a_per_use_fee_is_not_bookable(
     await _refused(
         client,
         conn,
-        _body(monthly, resident, night),
+        booking_body(monthly, resident, night),
         booking_headers(resident),
         409,
         "not-bookable",
@@ -233,23 +232,25 @@ async def test_a_monthly_building_sells_single_nights_at_its_per_use_fee(
 ) -> None:
     monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000, fee_fen=1500)
     response = await client.post(
-        "/reservations", json=_body(monthly, resident, night), headers=booking_headers(resident)
+        "/reservations",
+        json=booking_body(monthly, resident, night),
+        headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
     assert response.json()["fee_fen"] == 1500
 
 
 async def test_a_full_building_answers_no_capacity_and_writes_nothing(
-    client, conn, resident, night, settings
+    client, conn, resident, night, settings, full_building
 ) -> None:
-    small = await make_building(conn, spaces=1)
-    first = await make_resident(conn, settings)
-    response = await client.post(
-        "/reservations", json=_body(small, first, night), headers=booking_headers(first)
-    )
-    assert response.status_code == 201, response.text
+    small, _ = full_building
     await _refused(
-        client, conn, _body(small, resident, night), booking_headers(resident), 409, "no-capacity"
+        client,
+        conn,
+        booking_body(small, resident, night),
+        booking_headers(resident),
+        409,
+        "no-capacity",
     )
     # A stay that does not overlap the one there still finds the space.
     evening = await make_building(conn, spaces=1)
@@ -261,7 +262,7 @@ async def test_a_full_building_answers_no_capacity_and_writes_nothing(
         start=at(night, 19),
         end=at(night, 22),
     )
-    late = _body(evening, resident, night, arrive=at(night, 22))
+    late = booking_body(evening, resident, night, arrive=at(night, 22))
     response = await client.post("/reservations", json=late, headers=booking_headers(resident))
     assert response.status_code == 201, response.text
     assert response.json()["space_id"] == evening.space_ids[0]
@@ -274,16 +275,16 @@ async def test_a_named_space_that_is_taken_is_refused_not_swapped(
     named = place.space_ids[1]
     response = await client.post(
         "/reservations",
-        json={**_body(place, first, night), "space_id": named},
+        json={**booking_body(place, first, night), "space_id": named},
         headers=booking_headers(first),
     )
     assert response.status_code == 201, response.text
     assert response.json()["space_id"] == named
-    body = {**_body(place, resident, night), "space_id": named}
+    body = {**booking_body(place, resident, night), "space_id": named}
     await _refused(client, conn, body, booking_headers(resident), 409, "space-taken")
     # Another building's space is no space of this building.
     other = await make_building(conn, spaces=3)
-    body = {**_body(place, resident, night), "space_id": other.space_ids[0]}
+    body = {**booking_body(place, resident, night), "space_id": other.space_ids[0]}
     await _refused(client, conn, body, booking_headers(resident), 404, "not-found")
 
 
@@ -292,14 +293,14 @@ async def test_a_vehicle_with_an_overlapping_reservation_is_busy(
 ) -> None:
     first = await client.post(
         "/reservations",
-        json=_body(place, resident, night, depart=at(night, 23)),
+        json=booking_body(place, resident, night, depart=at(night, 23)),
         headers=booking_headers(resident),
     )
     assert first.status_code == 201, first.text
     elsewhere = await make_building(conn, spaces=3)
-    overlapping = _body(elsewhere, resident, night, arrive=at(night, 22))
+    overlapping = booking_body(elsewhere, resident, night, arrive=at(night, 22))
     await _refused(client, conn, overlapping, booking_headers(resident), 409, "vehicle-busy")
-    after = _body(elsewhere, resident, night, arrive=at(night, 23))
+    after = booking_body(elsewhere, resident, night, arrive=at(night, 23))
     response = await client.post("/reservations", json=after, headers=booking_headers(resident))
     assert response.status_code == 201, response.text
 
@@ -311,7 +312,7 @@ async def test_a_need_for_charging_gets_an_ev_space(
     ev_space = mixed.space_ids[2]
     response = await client.post(
         "/reservations",
-        json={**_body(mixed, resident, night), "needs": ["ev"]},
+        json={**booking_body(mixed, resident, night), "needs": ["ev"]},
         headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text
@@ -320,11 +321,11 @@ async def test_a_need_for_charging_gets_an_ev_space(
     for _ in range(3):
         other = await make_resident(conn, settings)
         plain = await client.post(
-            "/reservations", json=_body(mixed, other, night), headers=booking_headers(other)
+            "/reservations", json=booking_body(mixed, other, night), headers=booking_headers(other)
         )
         assert plain.status_code == 201 and plain.json()["space_id"] != ev_space
     second = await make_resident(conn, settings)
-    body = {**_body(mixed, second, night), "needs": ["ev"]}
+    body = {**booking_body(mixed, second, night), "needs": ["ev"]}
     await _refused(client, conn, body, booking_headers(second), 409, "no-capacity")
 
 

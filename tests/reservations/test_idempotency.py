@@ -14,19 +14,13 @@ from parking.idempotency import purge_expired_keys
 from parking.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import (
-    Building,
-    Resident,
     at,
+    booking_body,
     booking_headers,
-    make_building,
     make_resident,
     make_user,
 )
 from tests.helpers import assert_problem
-
-
-def _body(place: Building, resident: Resident, night: dt.date) -> dict:
-    return {"building_id": place.id, "night": night.isoformat(), "vehicle_id": resident.vehicle_id}
 
 
 async def _state(conn: asyncpg.Connection) -> tuple[int, int, int]:
@@ -42,12 +36,16 @@ async def test_the_same_key_and_body_replays_the_first_answer_byte_for_byte(
     client: AsyncTestClient, conn, place, resident, night
 ) -> None:
     headers = booking_headers(resident, "key-1")
-    first = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
+    first = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
     assert first.status_code == 201, first.text
     assert "idempotent-replayed" not in first.headers
     state = await _state(conn)
 
-    again = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
+    again = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
     assert again.status_code == 201
     assert again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
@@ -61,12 +59,12 @@ async def test_the_same_key_with_a_quoted_value_is_the_same_key(
 ) -> None:
     first = await client.post(
         "/reservations",
-        json=_body(place, resident, night),
+        json=booking_body(place, resident, night),
         headers=booking_headers(resident, "k-7"),
     )
     again = await client.post(
         "/reservations",
-        json=_body(place, resident, night),
+        json=booking_body(place, resident, night),
         headers=booking_headers(resident, '"k-7"'),
     )
     assert again.status_code == 201 and again.content == first.content
@@ -77,8 +75,10 @@ async def test_defaults_written_out_are_the_same_request(
     client, conn, place, resident, night
 ) -> None:
     headers = booking_headers(resident)
-    first = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
-    explicit = {**_body(place, resident, night), "space_id": None, "needs": []}
+    first = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
+    explicit = {**booking_body(place, resident, night), "space_id": None, "needs": []}
     again = await client.post("/reservations", json=explicit, headers=headers)
     assert again.status_code == 201 and again.content == first.content
 
@@ -87,10 +87,12 @@ async def test_the_same_key_with_another_body_is_a_mismatch(
     client, conn, place, resident, night, settings
 ) -> None:
     headers = booking_headers(resident)
-    first = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
+    first = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
     assert first.status_code == 201
     state = await _state(conn)
-    other = {**_body(place, resident, night), "arrive": at(night, 21).isoformat()}
+    other = {**booking_body(place, resident, night), "arrive": at(night, 21).isoformat()}
     assert_problem(
         await client.post("/reservations", json=other, headers=headers), 422, "idempotency-mismatch"
     )
@@ -112,7 +114,7 @@ async def test_a_duplicate_still_in_flight_is_refused(
             )
             response = await client.post(
                 "/reservations",
-                json=_body(place, resident, night),
+                json=booking_body(place, resident, night),
                 headers=booking_headers(resident, key),
             )
             assert_problem(response, 409, "idempotency-in-flight")
@@ -122,7 +124,9 @@ async def test_a_duplicate_still_in_flight_is_refused(
         await holder.close()
     # Once the first is over, the key is free (nothing was stored for the refused one).
     response = await client.post(
-        "/reservations", json=_body(place, resident, night), headers=booking_headers(resident, key)
+        "/reservations",
+        json=booking_body(place, resident, night),
+        headers=booking_headers(resident, key),
     )
     assert response.status_code == 201, response.text
 
@@ -130,10 +134,14 @@ async def test_a_duplicate_still_in_flight_is_refused(
 async def test_keys_belong_to_their_user(client, conn, place, night, settings) -> None:
     one, two = await make_resident(conn, settings), await make_resident(conn, settings)
     a = await client.post(
-        "/reservations", json=_body(place, one, night), headers=booking_headers(one, "shared")
+        "/reservations",
+        json=booking_body(place, one, night),
+        headers=booking_headers(one, "shared"),
     )
     b = await client.post(
-        "/reservations", json=_body(place, two, night), headers=booking_headers(two, "shared")
+        "/reservations",
+        json=booking_body(place, two, night),
+        headers=booking_headers(two, "shared"),
     )
     assert a.status_code == b.status_code == 201
     assert "idempotent-replayed" not in b.headers
@@ -142,18 +150,13 @@ async def test_keys_belong_to_their_user(client, conn, place, night, settings) -
 
 
 async def test_a_refusal_is_the_first_answer_and_is_replayed(
-    client, conn, resident, night, settings
+    client, conn, resident, night, full_building
 ) -> None:
-    small = await make_building(conn, spaces=1)
-    first = await make_resident(conn, settings)
-    taken = await client.post(
-        "/reservations", json=_body(small, first, night), headers=booking_headers(first)
-    )
-    assert taken.status_code == 201
+    small, taken_id = full_building
 
     headers = booking_headers(resident, "full-building")
     refused = await client.post(
-        "/reservations", json=_body(small, resident, night), headers=headers
+        "/reservations", json=booking_body(small, resident, night), headers=headers
     )
     assert_problem(refused, 409, "no-capacity")
     stored = await conn.fetchrow(
@@ -163,10 +166,10 @@ async def test_a_refusal_is_the_first_answer_and_is_replayed(
     assert stored["response_status"] == 409 and stored["response_body"]["type"] == "no-capacity"
 
     # The space comes free, but the key's answer stays the first one.
-    await conn.execute(
-        "UPDATE reservations SET status = 'cancelled' WHERE id = $1", taken.json()["id"]
+    await conn.execute("UPDATE reservations SET status = 'cancelled' WHERE id = $1", taken_id)
+    again = await client.post(
+        "/reservations", json=booking_body(small, resident, night), headers=headers
     )
-    again = await client.post("/reservations", json=_body(small, resident, night), headers=headers)
     assert again.status_code == 409 and again.content == refused.content
     assert again.headers["idempotent-replayed"] == "true"
     assert again.headers["content-type"].startswith("application/problem+json")
@@ -176,21 +179,27 @@ async def test_a_refusal_is_the_first_answer_and_is_replayed(
     )
     # A new key is a new attempt.
     fresh = await client.post(
-        "/reservations", json=_body(small, resident, night), headers=booking_headers(resident)
+        "/reservations",
+        json=booking_body(small, resident, night),
+        headers=booking_headers(resident),
     )
     assert fresh.status_code == 201, fresh.text
 
 
 async def test_an_expired_key_is_fresh(client, conn, place, resident, night, settings) -> None:
     headers = booking_headers(resident, "old-key")
-    first = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
+    first = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
     assert first.status_code == 201
     await conn.execute(
         "UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $1 + 1)",
         settings.idempotency_ttl_hours,
     )
     await conn.execute("UPDATE reservations SET status = 'cancelled'")
-    again = await client.post("/reservations", json=_body(place, resident, night), headers=headers)
+    again = await client.post(
+        "/reservations", json=booking_body(place, resident, night), headers=headers
+    )
     assert again.status_code == 201, again.text
     assert "idempotent-replayed" not in again.headers
     assert again.json()["id"] != first.json()["id"]
@@ -198,7 +207,7 @@ async def test_an_expired_key_is_fresh(client, conn, place, resident, night, set
 
 
 async def test_the_key_header_is_required_and_bounded(client, conn, place, resident, night) -> None:
-    body = _body(place, resident, night)
+    body = booking_body(place, resident, night)
     assert_problem(
         await client.post("/reservations", json=body, headers=resident.headers),
         400,
@@ -228,13 +237,13 @@ async def test_a_crash_stores_nothing_and_frees_the_key(
     )
     headers = booking_headers(resident, "crash")
     crashed = await client.post(
-        "/reservations", json=_body(place, resident, night), headers=headers
+        "/reservations", json=booking_body(place, resident, night), headers=headers
     )
     assert_problem(crashed, 500, "internal-error")
     assert await _state(conn) == (0, 0, 0)
     await conn.execute("DROP TRIGGER fail_insert ON reservations")
     retried = await client.post(
-        "/reservations", json=_body(place, resident, night), headers=headers
+        "/reservations", json=booking_body(place, resident, night), headers=headers
     )
     assert retried.status_code == 201, retried.text
     assert "idempotent-replayed" not in retried.headers
@@ -267,11 +276,11 @@ async def test_a_longer_ttl_keeps_keys_longer(conn, place, resident, night, db_d
     async with AsyncTestClient(app=_app(settings)) as client:
         headers = booking_headers(resident, "two-days")
         first = await client.post(
-            "/reservations", json=_body(place, resident, night), headers=headers
+            "/reservations", json=booking_body(place, resident, night), headers=headers
         )
         await conn.execute("UPDATE idempotency_keys SET created_at = now() - interval '30 hours'")
         again = await client.post(
-            "/reservations", json=_body(place, resident, night), headers=headers
+            "/reservations", json=booking_body(place, resident, night), headers=headers
         )
         assert again.content == first.content
         assert again.headers["idempotent-replayed"] == "true"
@@ -287,7 +296,7 @@ async def test_simultaneous_duplicates_book_once(client, conn, place, resident, 
     headers = booking_headers(resident, "double-click")
     answers = await asyncio.gather(
         *(
-            client.post("/reservations", json=_body(place, resident, night), headers=headers)
+            client.post("/reservations", json=booking_body(place, resident, night), headers=headers)
             for _ in range(10)
         )
     )

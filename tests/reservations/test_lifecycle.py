@@ -11,9 +11,8 @@ from parking.app import create_app
 from parking.reservations.service import cancel_by_operator
 from tests.conftest import make_settings
 from tests.factories import (
-    Building,
-    Resident,
     at,
+    booking_body,
     booking_headers,
     make_building,
     make_resident,
@@ -21,19 +20,10 @@ from tests.factories import (
 from tests.helpers import assert_problem
 
 
-def _body(place: Building, resident: Resident, night: dt.date, **extra) -> dict:
-    return {
-        "building_id": place.id,
-        "night": night.isoformat(),
-        "vehicle_id": resident.vehicle_id,
-        **extra,
-    }
-
-
 async def _book(client, place, resident, night, **extra) -> dict:
     response = await client.post(
         "/reservations",
-        json=_body(place, resident, night, **extra),
+        json=booking_body(place, resident, night, **extra),
         headers=booking_headers(resident),
     )
     assert response.status_code == 201, response.text

@@ -30,11 +30,15 @@ async def token_for(client: AsyncTestClient, email: str, password: str = PASSWOR
     return response.json()["access_token"]
 
 
+async def login_headers(client: AsyncTestClient, email: str) -> dict[str, str]:
+    """Bearer headers for ``email``, logged in through /auth/token."""
+    return {"Authorization": f"Bearer {await token_for(client, email)}"}
+
+
 async def auth_headers(
     client: AsyncTestClient, conn: asyncpg.Connection, role: str
 ) -> dict[str, str]:
-    email = await make_account(conn, role)
-    return {"Authorization": f"Bearer {await token_for(client, email)}"}
+    return await login_headers(client, await make_account(conn, role))
 
 
 def assert_problem(response, status: int, type_: str) -> dict:

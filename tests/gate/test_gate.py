@@ -15,7 +15,7 @@ from tests.factories import (
     outbox_rows,
     random_plate,
 )
-from tests.helpers import assert_problem, auth_headers, token_for
+from tests.helpers import assert_problem, auth_headers, login_headers
 
 
 def _now() -> dt.datetime:
@@ -27,7 +27,7 @@ async def site(client, conn):
     """A building with its manager's headers and a gate key issued by them."""
     user = await make_manager(conn)
     building = await make_building(conn, manager_id=user.id, spaces=3)
-    manager = {"Authorization": f"Bearer {await token_for(client, user.email)}"}
+    manager = await login_headers(client, user.email)
     response = await client.post(f"/buildings/{building.id}/gate-key", headers=manager)
     assert response.status_code == 201, response.text
     return building, manager, {"X-Gate-Key": response.json()["gate_key"]}

@@ -25,7 +25,7 @@ from tests.factories import (
     outbox_rows,
     random_plate,
 )
-from tests.helpers import assert_problem, auth_headers, token_for
+from tests.helpers import assert_problem, auth_headers, login_headers
 
 FEE = 30_000
 
@@ -41,7 +41,7 @@ def _nights(month: dt.date) -> list[dt.date]:
 
 
 async def _headers(client, resident) -> dict[str, str]:
-    return {"Authorization": f"Bearer {await token_for(client, resident.email)}"}
+    return await login_headers(client, resident.email)
 
 
 async def _buy(client, headers, building_id, resident, month: dt.date, key: str | None = None):
@@ -328,7 +328,7 @@ async def test_the_manager_lists_the_buildings_passes_with_plates_masked(client,
     building = await make_building(conn, spaces=2, monthly_pass_fen=FEE, manager_id=user.id)
     month = _next_month()
     pass_id = (await _buy(client, headers, building.id, resident, month)).json()["id"]
-    manager = {"Authorization": f"Bearer {await token_for(client, user.email)}"}
+    manager = await login_headers(client, user.email)
 
     listed = await client.get(
         f"/buildings/{building.id}/passes", params={"month": f"{month:%Y-%m}"}, headers=manager

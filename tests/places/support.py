@@ -12,7 +12,7 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from tests.factories import user_id_of
-from tests.helpers import make_account, token_for
+from tests.helpers import login_headers, make_account
 
 # Near the Shuibei compounds; distances in the tests are offsets from here.
 ORIGIN = (22.5655, 114.1287)
@@ -32,7 +32,7 @@ async def login(client: AsyncTestClient, conn: asyncpg.Connection, role: str):
     """(user id, headers) of a new account of ``role``."""
     email = await make_account(conn, role)
     user_id = await user_id_of(conn, email)
-    return user_id, {"Authorization": f"Bearer {await token_for(client, email)}"}
+    return user_id, await login_headers(client, email)
 
 
 def place_id() -> str:

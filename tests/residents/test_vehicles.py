@@ -23,14 +23,14 @@ from tests.factories import (
     make_building,
     make_resident,
 )
-from tests.helpers import assert_problem, token_for
+from tests.helpers import assert_problem, login_headers
 
 
 async def _resident(
     client: AsyncTestClient, conn: asyncpg.Connection, plates: tuple[str, ...] = ()
 ) -> tuple[dict[str, str], int]:
     resident = await make_resident(conn, plates=plates)
-    return {"Authorization": f"Bearer {await token_for(client, resident.email)}"}, resident.id
+    return await login_headers(client, resident.email), resident.id
 
 
 async def test_add_normalises_and_derives_new_energy(

@@ -8,7 +8,13 @@ from litestar.testing import AsyncTestClient
 
 from parking.residents import service
 from parking.residents.schemas import normalize_phone
-from tests.helpers import PASSWORD, assert_problem, auth_headers, make_account, token_for
+from tests.helpers import (
+    PASSWORD,
+    assert_problem,
+    auth_headers,
+    login_headers,
+    make_account,
+)
 
 
 @pytest.fixture
@@ -172,7 +178,7 @@ async def test_the_phone_must_be_the_accounts(
         json={"email": "li@example.com", "password": PASSWORD, "phone": "13800138002"},
     )
     assert registered.status_code == 201
-    headers = {"Authorization": f"Bearer {await token_for(client, 'li@example.com')}"}
+    headers = await login_headers(client, "li@example.com")
     # A real entry, but someone else's phone.
     someone_else = {"compound": "贝丽花园", "unit": "3栋 502", "phone": "13800138001"}
     response = await client.post("/residents/me/verification", json=someone_else, headers=headers)
@@ -220,7 +226,7 @@ async def test_compounds_to_choose_from(
     client: AsyncTestClient, conn: asyncpg.Connection, whitelist: dict[str, int]
 ) -> None:
     email = await make_account(conn, "resident")
-    headers = {"Authorization": f"Bearer {await token_for(client, email)}"}
+    headers = await login_headers(client, email)
     listed = await client.get("/residents/compounds", headers=headers)
     assert sorted(c["name"] for c in listed.json()) == sorted(whitelist)
     assert "phone" not in listed.text and "entries" not in listed.text

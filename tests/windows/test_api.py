@@ -17,7 +17,7 @@ from tests.factories import (
     night_in,
     user_id_of,
 )
-from tests.helpers import assert_problem, auth_headers, make_account, token_for
+from tests.helpers import assert_problem, auth_headers, login_headers, make_account
 
 RULE = {
     "day_class": "every_day",
@@ -32,7 +32,7 @@ RULE = {
 async def manager_with_building(client, conn) -> tuple[dict[str, str], int]:
     email = await make_account(conn, "manager")
     building_id = await add_building(conn, await user_id_of(conn, email))
-    return {"Authorization": f"Bearer {await token_for(client, email)}"}, building_id
+    return await login_headers(client, email), building_id
 
 
 async def _count(conn, table: str, building_id: int) -> int:

@@ -7,7 +7,7 @@ import datetime as dt
 import uuid
 
 from tests.factories import add_building, add_space, add_window, local, local_today, make_resident
-from tests.helpers import token_for
+from tests.helpers import login_headers
 from tests.windows.test_api import manager_with_building
 
 ROUNDS = 12
@@ -25,7 +25,7 @@ async def test_a_blackout_and_a_booking_of_the_same_night_never_both_win(client,
     await add_space(conn, building)
     await add_window(conn, building, dt.time(19), dt.time(8), dt.date(2026, 1, 1))
     driver = await make_resident(conn, plates=("粤B6K123",))
-    resident = {"Authorization": f"Bearer {await token_for(client, driver.email)}"}
+    resident = await login_headers(client, driver.email)
     vehicle = driver.vehicle_id
     await add_building(conn)  # an unrelated building, so ids are not all equal by chance
     today = local_today()

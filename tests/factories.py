@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
+from litestar.testing import AsyncTestClient
 
 from parking.plates import parse_plate
 from parking.security import build_jwt_auth, hash_password
@@ -46,6 +48,7 @@ __all__ = [
     "make_user",
     "night_in",
     "outbox_rows",
+    "post_booking",
     "random_plate",
     "token_headers",
     "tomorrow",
@@ -150,6 +153,24 @@ def booking_body(building: Building, resident: Resident, night: dt.date, **extra
 def booking_headers(resident: Resident, key: str | None = None) -> dict[str, str]:
     """``resident``'s bearer headers with an Idempotency-Key (a fresh one unless given)."""
     return {**resident.headers, "Idempotency-Key": key or uuid.uuid4().hex}
+
+
+async def post_booking(
+    client: AsyncTestClient,
+    building: Building,
+    resident: Resident,
+    night: dt.date,
+    *,
+    key: str | None = None,
+    **extra: object,
+) -> httpx.Response:
+    """POST /reservations for ``resident``'s first car under Idempotency-Key ``key`` (a fresh
+    one unless given); ``extra`` goes into the body."""
+    return await client.post(
+        "/reservations",
+        json=booking_body(building, resident, night, **extra),
+        headers=booking_headers(resident, key),
+    )
 
 
 @functools.cache

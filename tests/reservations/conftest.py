@@ -15,10 +15,9 @@ from parking.settings import Settings
 from tests.factories import (
     Building,
     Resident,
-    booking_body,
-    booking_headers,
     make_building,
     make_resident,
+    post_booking,
     tomorrow,
 )
 
@@ -46,8 +45,6 @@ async def full_building(
     API: (the building, that reservation's id)."""
     small = await make_building(conn, spaces=1)
     first = await make_resident(conn, settings)
-    response = await client.post(
-        "/reservations", json=booking_body(small, first, night), headers=booking_headers(first)
-    )
+    response = await post_booking(client, small, first, night)
     assert response.status_code == 201, response.text
     return small, response.json()["id"]

@@ -19,6 +19,7 @@ from tests.factories import (
     make_building,
     make_resident,
     make_user,
+    post_booking,
     token_headers,
 )
 from tests.helpers import assert_problem
@@ -52,11 +53,7 @@ async def test_booking_takes_a_space_charges_the_fee_and_queues_messages(
     settings: Settings,
 ) -> None:
     arrive, depart = at(night, 20), at(night, 6, 30)
-    response = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night, arrive=arrive, depart=depart),
-        headers=booking_headers(resident),
-    )
+    response = await post_booking(client, place, resident, night, arrive=arrive, depart=depart)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["space_id"] in place.space_ids
@@ -98,11 +95,7 @@ async def test_booking_takes_a_space_charges_the_fee_and_queues_messages(
 async def test_without_times_the_booking_takes_the_whole_window(
     client, conn, place, resident, night, settings
 ) -> None:
-    response = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night),
-        headers=booking_headers(resident),
-    )
+    response = await post_booking(client, place, resident, night)
     assert response.status_code == 201, response.text
     body = response.json()
     assert dt.datetime.fromisoformat(body["start"]) == at(night, 19)
@@ -114,11 +107,7 @@ async def test_without_times_the_booking_takes_the_whole_window(
 async def test_one_given_end_takes_the_other_from_its_window(
     client, place, resident, night, settings
 ) -> None:
-    response = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night, arrive=at(night, 22)),
-        headers=booking_headers(resident),
-    )
+    response = await post_booking(client, place, resident, night, arrive=at(night, 22))
     assert response.status_code == 201, response.text
     body = response.json()
     assert dt.datetime.fromisoformat(body["start"]) == at(night, 22)
@@ -231,11 +220,7 @@ async def test_a_monthly_building_sells_single_nights_at_its_per_use_fee(
     client, conn, resident, night
 ) -> None:
     monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000, fee_fen=1500)
-    response = await client.post(
-        "/reservations",
-        json=booking_body(monthly, resident, night),
-        headers=booking_headers(resident),
-    )
+    response = await post_booking(client, monthly, resident, night)
     assert response.status_code == 201, response.text
     assert response.json()["fee_fen"] == 1500
 
@@ -291,11 +276,7 @@ async def test_a_named_space_that_is_taken_is_refused_not_swapped(
 async def test_a_vehicle_with_an_overlapping_reservation_is_busy(
     client, conn, place, resident, night, settings
 ) -> None:
-    first = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night, depart=at(night, 23)),
-        headers=booking_headers(resident),
-    )
+    first = await post_booking(client, place, resident, night, depart=at(night, 23))
     assert first.status_code == 201, first.text
     elsewhere = await make_building(conn, spaces=3)
     overlapping = booking_body(elsewhere, resident, night, arrive=at(night, 22))
@@ -320,9 +301,7 @@ async def test_a_need_for_charging_gets_an_ev_space(
     # Plain bookings leave the EV space for those who need it while others are free.
     for _ in range(3):
         other = await make_resident(conn, settings)
-        plain = await client.post(
-            "/reservations", json=booking_body(mixed, other, night), headers=booking_headers(other)
-        )
+        plain = await post_booking(client, mixed, other, night)
         assert plain.status_code == 201 and plain.json()["space_id"] != ev_space
     second = await make_resident(conn, settings)
     body = {**booking_body(mixed, second, night), "needs": ["ev"]}

@@ -19,6 +19,7 @@ from tests.factories import (
     booking_headers,
     make_resident,
     make_user,
+    post_booking,
 )
 from tests.helpers import assert_problem
 
@@ -57,16 +58,8 @@ async def test_the_same_key_and_body_replays_the_first_answer_byte_for_byte(
 async def test_the_same_key_with_a_quoted_value_is_the_same_key(
     client, conn, place, resident, night
 ) -> None:
-    first = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night),
-        headers=booking_headers(resident, "k-7"),
-    )
-    again = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night),
-        headers=booking_headers(resident, '"k-7"'),
-    )
+    first = await post_booking(client, place, resident, night, key="k-7")
+    again = await post_booking(client, place, resident, night, key='"k-7"')
     assert again.status_code == 201 and again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
 
@@ -112,37 +105,21 @@ async def test_a_duplicate_still_in_flight_is_refused(
                 str(resident.id),
                 key,
             )
-            response = await client.post(
-                "/reservations",
-                json=booking_body(place, resident, night),
-                headers=booking_headers(resident, key),
-            )
+            response = await post_booking(client, place, resident, night, key=key)
             assert_problem(response, 409, "idempotency-in-flight")
             assert response.headers["retry-after"] == "1"
             assert await _state(conn) == (0, 0, 0)
     finally:
         await holder.close()
     # Once the first is over, the key is free (nothing was stored for the refused one).
-    response = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night),
-        headers=booking_headers(resident, key),
-    )
+    response = await post_booking(client, place, resident, night, key=key)
     assert response.status_code == 201, response.text
 
 
 async def test_keys_belong_to_their_user(client, conn, place, night, settings) -> None:
     one, two = await make_resident(conn, settings), await make_resident(conn, settings)
-    a = await client.post(
-        "/reservations",
-        json=booking_body(place, one, night),
-        headers=booking_headers(one, "shared"),
-    )
-    b = await client.post(
-        "/reservations",
-        json=booking_body(place, two, night),
-        headers=booking_headers(two, "shared"),
-    )
+    a = await post_booking(client, place, one, night, key="shared")
+    b = await post_booking(client, place, two, night, key="shared")
     assert a.status_code == b.status_code == 201
     assert "idempotent-replayed" not in b.headers
     assert a.json()["id"] != b.json()["id"]
@@ -178,11 +155,7 @@ async def test_a_refusal_is_the_first_answer_and_is_replayed(
         == 0
     )
     # A new key is a new attempt.
-    fresh = await client.post(
-        "/reservations",
-        json=booking_body(small, resident, night),
-        headers=booking_headers(resident),
-    )
+    fresh = await post_booking(client, small, resident, night)
     assert fresh.status_code == 201, fresh.text
 
 

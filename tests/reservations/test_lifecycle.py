@@ -12,20 +12,15 @@ from parking.reservations.service import cancel_by_operator
 from tests.conftest import make_settings
 from tests.factories import (
     at,
-    booking_body,
-    booking_headers,
     make_building,
     make_resident,
+    post_booking,
 )
 from tests.helpers import assert_problem
 
 
 async def _book(client, place, resident, night, **extra) -> dict:
-    response = await client.post(
-        "/reservations",
-        json=booking_body(place, resident, night, **extra),
-        headers=booking_headers(resident),
-    )
+    response = await post_booking(client, place, resident, night, **extra)
     assert response.status_code == 201, response.text
     return response.json()
 

@@ -1,7 +1,11 @@
-"""Small helpers the tests share: accounts and tokens through the real API."""
+"""Small helpers the tests share: accounts and tokens through the real API, and the
+``parking`` command run as a user runs it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import asyncpg
@@ -9,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from parking.accounts.schemas import NewAccount
 from parking.accounts.service import create_account
+from tests.conftest import REPO_ROOT
 
 PASSWORD = "correct-horse-battery"
 
@@ -52,3 +57,21 @@ def assert_problem(response, status: int, type_: str) -> dict:
     assert body["detail"]
     assert body["instance"]
     return body
+
+
+def parking(
+    *args: str, dsn: str, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m parking ARGS`` in a process of its own against ``dsn``, with none of the
+    developer's PARKING_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARKING_")}
+    env["PARKING_DATABASE_URL"] = dsn
+    return subprocess.run(
+        [sys.executable, "-m", "parking", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        input=input_text,
+        timeout=120,
+    )

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import asyncpg
 
 from tests.conftest import REPO_ROOT
-
-
-def parking(
-    *args: str, dsn: str, input_text: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARKING_")}
-    env["PARKING_DATABASE_URL"] = dsn
-    return subprocess.run(
-        [sys.executable, "-m", "parking", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        input=input_text,
-        timeout=120,
-    )
+from tests.helpers import parking
 
 
 async def test_migrate_command_applies_then_reports_up_to_date(empty_db_dsn: str) -> None:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
-import sys
 
 from parking.db import connect
 from parking.sweeps import expire_holds, mark_no_shows
-from tests.conftest import REPO_ROOT
 from tests.factories import (
     TZ,
     insert_pass,
@@ -22,6 +18,7 @@ from tests.factories import (
     outbox_rows,
     random_plate,
 )
+from tests.helpers import parking
 
 NOW = dt.datetime(2026, 11, 27, 21, 0, tzinfo=TZ)
 
@@ -165,19 +162,6 @@ async def test_two_hold_sweeps_at_once_change_every_row_exactly_once(conn, db_ds
     assert await _availability_messages(conn) == 150
 
 
-def _parking(*args: str, dsn: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PARKING_")}
-    env["PARKING_DATABASE_URL"] = dsn
-    return subprocess.run(
-        [sys.executable, "-m", "parking", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=120,
-    )
-
-
 async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db_dsn):
     building = await make_building(conn, spaces=3)
     stale = await _held(conn, building, 0, NOW - dt.timedelta(minutes=1))
@@ -196,7 +180,7 @@ async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db
         NOW - dt.timedelta(hours=25),
     )
 
-    done = _parking("sweep", "--now", NOW.isoformat(), dsn=db_dsn)
+    done = parking("sweep", "--now", NOW.isoformat(), dsn=db_dsn)
     assert done.returncode == 0, done.stderr
     assert "expired holds: 1" in done.stdout
     assert "no-shows: 1" in done.stdout
@@ -204,5 +188,5 @@ async def test_the_sweep_command_runs_every_sweep_and_prints_the_counts(conn, db
     assert await _statuses(conn) == {stale: "expired", missed: "no_show"}
     assert await conn.fetchval("SELECT count(*) FROM idempotency_keys") == 0
 
-    bad = _parking("sweep", "--now", "yesterday", dsn=db_dsn)
+    bad = parking("sweep", "--now", "yesterday", dsn=db_dsn)
     assert bad.returncode != 0 and "ISO 8601" in bad.stderr

@@ -7,8 +7,7 @@ import datetime as dt
 import chinese_calendar
 
 from parking.calendar.service import package_years, seed_calendar
-from tests.foundation.test_cli import parking
-from tests.helpers import assert_problem, auth_headers
+from tests.helpers import assert_problem, auth_headers, parking
 from tests.windows.strategies import SHANGHAI
 
 PACKAGE_YEARS = sorted({d.year for d in chinese_calendar.holidays})

@@ -31,13 +31,14 @@ __all__ = [
     "reservation_key",
 ]
 
-# Messages of one kind in one statement: each key's version bumped (its row locked to
-# the end of the transaction, which orders concurrent changes of one entity), then its
-# message with that version. Keys are distinct and passed in the order they are locked.
-_WRITE = """
-WITH m AS (
-    SELECT * FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS m (entity_key, payload, n)
-), v AS (
+
+def _write_sql(messages: str) -> str:
+    """One statement queueing the messages that the query ``messages`` gives (columns
+    entity_key, payload, n), of the kind $1: each key's version bumped (its row locked to
+    the end of the transaction, which orders concurrent changes of one entity), then its
+    message with that version. Keys are distinct and locked in the order of n."""
+    return f"""
+WITH m AS ({messages}), v AS (
     INSERT INTO entity_versions (entity_kind, entity_key, version)
     SELECT $1, entity_key, 1 FROM m ORDER BY n
     ON CONFLICT (entity_kind, entity_key) DO UPDATE SET version = entity_versions.version + 1
@@ -48,6 +49,12 @@ SELECT $1, m.entity_key, v.version, m.payload || jsonb_build_object('version', v
 FROM m JOIN v USING (entity_key)
 ORDER BY m.n
 """
+
+
+# Messages given whole: keys $2, payloads $3.
+_WRITE = _write_sql(
+    "SELECT * FROM unnest($2::text[], $3::jsonb[]) WITH ORDINALITY AS m (entity_key, payload, n)"
+)
 _PLACE = """
 SELECT b.district_place_id, b.name, b.address, b.lat, b.lon, b.status,
        count(s.id) FILTER (WHERE s.shared) AS shared_spaces,
@@ -61,17 +68,27 @@ GROUP BY b.id
 _SENT_BEFORE = """
 SELECT EXISTS (SELECT 1 FROM entity_versions WHERE entity_kind = 'reservation' AND entity_key = $1)
 """
-# The place, its capacity and its free spaces for each interval ($2, $3), in one statement.
-_AVAILABILITY = f"""
-SELECT b.district_place_id, b.status,
-       (SELECT count(*) FROM spaces WHERE building_id = b.id AND shared) AS shared,
-       ARRAY(SELECT {free_count_sql("b.id", "q.starts", "q.ends", "'{}'::text[]")}
-             FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY
-                  AS q (starts, ends, n)
-             ORDER BY q.n) AS free
-FROM buildings b
-WHERE b.id = $1
-"""
+# Availability of building $2 on nights $3, whose windows span $4 .. $5 (NULL: no
+# window) and read $6 (JSON, NULL: none), computed and queued in one statement. The key
+# is availability_key's; a suspended place has nothing free, whatever stands empty.
+_AVAILABILITY = _write_sql(f"""
+    SELECT p.district_place_id || '/' || to_char(q.night, 'YYYY-MM-DD') AS entity_key,
+           jsonb_build_object(
+               'place_id', p.district_place_id,
+               'night', to_char(q.night, 'YYYY-MM-DD'),
+               'window', q.window_json,
+               'capacity', CASE WHEN q.starts IS NULL THEN 0 ELSE p.shared END,
+               'free', CASE WHEN q.starts IS NULL OR p.status = 'suspended' THEN 0
+                            ELSE {free_count_sql("p.id", "q.starts", "q.ends", "'{}'::text[]")}
+                       END
+           ) AS payload,
+           q.n
+    FROM (SELECT b.id, b.district_place_id, b.status,
+                 (SELECT count(*) FROM spaces WHERE building_id = b.id AND shared) AS shared
+          FROM buildings b WHERE b.id = $2) AS p
+    CROSS JOIN unnest($3::date[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[])
+               WITH ORDINALITY AS q (night, starts, ends, window_json, n)
+""")
 _RESERVATION = """
 SELECT r.id, r.kind, r.platform_reservation_id, b.district_place_id, r.plate,
        lower(r.stay) AS start, upper(r.stay) AS "end", r.status, r.fee_fen
@@ -153,34 +170,19 @@ async def emit_availability(
     if windows is None or not set(nights) <= windows.keys():
         loaded = await load_windows(conn, [building_id], nights, tz)
         windows = {night: loaded[building_id, night] for night in nights}
-    hulls = {night: envelope(windows[night]) for night in nights}
-    shown = [(night, hull) for night, hull in hulls.items() if hull is not None]
-    row = await conn.fetchrow(
-        _AVAILABILITY, building_id, [h.start for _, h in shown], [h.end for _, h in shown]
-    )
-    place_id = row["district_place_id"]
-    # A suspended place takes no new bookings: nothing is free, whatever stands empty.
-    suspended = row["status"] == "suspended"
-    free = dict(zip([night for night, _ in shown], row["free"], strict=True))
-    messages = []
-    for night, hull in hulls.items():
-        if hull is None:
-            window, capacity, free_now = None, 0, 0
-        else:
-            window = {
-                "start": hull.start.astimezone(tz).isoformat(),
-                "end": hull.end.astimezone(tz).isoformat(),
-            }
-            capacity, free_now = row["shared"], 0 if suspended else free[night]
-        payload = {
-            "place_id": place_id,
-            "night": night.isoformat(),
-            "window": window,
-            "capacity": capacity,
-            "free": free_now,
+    hulls = [envelope(windows[night]) for night in nights]
+    shown = [
+        None
+        if hull is None
+        else {
+            "start": hull.start.astimezone(tz).isoformat(),
+            "end": hull.end.astimezone(tz).isoformat(),
         }
-        messages.append((availability_key(place_id, night), payload))
-    await _write(conn, "availability", messages)
+        for hull in hulls
+    ]
+    starts = [None if hull is None else hull.start for hull in hulls]
+    ends = [None if hull is None else hull.end for hull in hulls]
+    await conn.execute(_AVAILABILITY, "availability", building_id, nights, starts, ends, shown)
 
 
 async def emit_reservation(

@@ -11,6 +11,7 @@ from typing import TypeVar
 import asyncpg
 import click
 
+from parking.clock import utc_now
 from parking.settings import Settings
 
 __all__ = ["cli", "main"]
@@ -179,7 +180,7 @@ def sweep(now_text: str | None) -> None:
 
     from parking.sweeps import run_sweeps
 
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     if now_text is not None:
         try:
             now = dt.datetime.fromisoformat(now_text)

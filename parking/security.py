@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
@@ -20,6 +21,7 @@ from parking.errors import Problem
 from parking.settings import Settings
 
 __all__ = [
+    "AuthRequest",
     "AuthUser",
     "Role",
     "build_jwt_auth",
@@ -93,6 +95,10 @@ def optional_bearer_user(
     except NotAuthorizedException:
         return None
     return _auth_user(token)
+
+
+# What a handler declares to read the signed-in caller as ``request.user``.
+AuthRequest: TypeAlias = Request[AuthUser, Any, Any]
 
 
 def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:

@@ -9,7 +9,7 @@ from parking.accounts import repository, service
 from parking.accounts.schemas import NewAccount, Registration, TokenRequest, TokenResponse, User
 from parking.db import DbConnection
 from parking.errors import Problem
-from parking.security import AuthUser, Role, requires_role
+from parking.security import AuthRequest, Role, requires_role
 
 __all__ = ["AccountAdminController", "AuthController"]
 
@@ -35,7 +35,7 @@ class AuthController(Controller):
         )
 
     @get("/me", summary="The account the token belongs to")
-    async def me(self, request: Request[AuthUser, object, object], conn: DbConnection) -> User:
+    async def me(self, request: AuthRequest, conn: DbConnection) -> User:
         user = await repository.get_user(conn, request.user.id)
         if user is None:
             raise Problem(401, "unauthorized", "The account behind this token no longer exists.")

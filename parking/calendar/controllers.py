@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Request, delete, get, put
@@ -10,6 +9,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter
 
 from parking.calendar import service
 from parking.calendar.schemas import CalendarDay, CalendarYear, CoveredYear
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.security import requires_role
 
@@ -50,11 +50,9 @@ class CalendarAdminController(Controller):
             data,
             cancel_reservations=cancel_reservations,
             settings=request.app.state.settings,
-            now=dt.datetime.now(dt.UTC),
+            now=utc_now(),
         )
 
     @delete("/{year:int}", summary="Uncover a year: its working-day rules become an error")
     async def delete_year(self, conn: DbConnection, request: Request, year: Year) -> None:
-        await service.uncover_year(
-            conn, year, settings=request.app.state.settings, now=dt.datetime.now(dt.UTC)
-        )
+        await service.uncover_year(conn, year, settings=request.app.state.settings, now=utc_now())

@@ -9,10 +9,11 @@ from litestar import Controller, Request, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.gate import service
 from parking.gate.schemas import GateEvent, GateSession, IssuedGateKey
-from parking.security import AuthUser, optional_bearer_user, requires_role
+from parking.security import AuthRequest, optional_bearer_user, requires_role
 
 __all__ = ["GateController", "GateManagementController"]
 
@@ -22,10 +23,6 @@ GateKeyHeader = Annotated[
         name="X-Gate-Key", description="The building's gate key (or send a bearer token)."
     ),
 ]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def _authorize(request: Request, conn, building_id: int, gate_key: str | None) -> None:
@@ -61,7 +58,7 @@ class GateController(Controller):
             data.building_id,
             data.plate,
             data.at,
-            now=_now(),
+            now=utc_now(),
             tz=request.app.state.settings.tz,
         )
         return Response(session, status_code=201 if created else 200)
@@ -80,7 +77,7 @@ class GateController(Controller):
             data.building_id,
             data.plate,
             data.at,
-            now=_now(),
+            now=utc_now(),
             tz=request.app.state.settings.tz,
         )
 
@@ -97,16 +94,16 @@ class GateManagementController(Controller):
         self,
         building_id: FromPath[int],
         conn: DbConnection,
-        request: Request[AuthUser, object, object],
+        request: AuthRequest,
     ) -> IssuedGateKey:
-        return await service.issue_gate_key(conn, request.user, building_id, now=_now())
+        return await service.issue_gate_key(conn, request.user, building_id, now=utc_now())
 
     @get("/sessions", summary="Gate sessions by entry time, newest first (plates masked)")
     async def sessions(
         self,
         building_id: FromPath[int],
         conn: DbConnection,
-        request: Request[AuthUser, object, object],
+        request: AuthRequest,
         entered_from: Annotated[dt.datetime | None, QueryParameter(name="from")] = None,
         entered_to: Annotated[dt.datetime | None, QueryParameter(name="to")] = None,
         unreserved: FromQuery[bool | None] = None,

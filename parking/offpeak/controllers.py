@@ -5,21 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.offpeak import service
 from parking.offpeak.schemas import Blackout, NewBlackout, NewOffPeakRule, NightWindows, OffPeakRule
-from parking.security import AuthUser, requires_role
+from parking.security import AuthRequest, requires_role
 
 __all__ = ["OffPeakController"]
-
-_Request = Request[AuthUser, object, object]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class OffPeakController(Controller):
@@ -29,7 +24,7 @@ class OffPeakController(Controller):
 
     @get("/off-peak-rules", summary="The building's weekly off-peak rules")
     async def list_rules(
-        self, building_id: FromPath[int], conn: DbConnection, request: _Request
+        self, building_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> list[OffPeakRule]:
         return await service.list_rules(conn, request.user, building_id)
 
@@ -39,11 +34,11 @@ class OffPeakController(Controller):
         building_id: FromPath[int],
         data: JSONBody[NewOffPeakRule],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> OffPeakRule:
         settings = request.app.state.settings
         return await service.create_rule(
-            conn, request.user, building_id, data, settings=settings, now=_now()
+            conn, request.user, building_id, data, settings=settings, now=utc_now()
         )
 
     @delete(
@@ -56,7 +51,7 @@ class OffPeakController(Controller):
         building_id: FromPath[int],
         rule_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         cancel_reservations: FromQuery[bool] = False,
     ) -> None:
         await service.delete_rule(
@@ -66,7 +61,7 @@ class OffPeakController(Controller):
             rule_id,
             cancel_reservations=cancel_reservations,
             settings=request.app.state.settings,
-            now=_now(),
+            now=utc_now(),
         )
 
     @get("/blackouts", summary="The building's blackouts, by start (past ones on request)")
@@ -74,11 +69,11 @@ class OffPeakController(Controller):
         self,
         building_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         include_past: FromQuery[bool] = False,
     ) -> list[Blackout]:
         return await service.list_blackouts(
-            conn, request.user, building_id, include_past=include_past, now=_now()
+            conn, request.user, building_id, include_past=include_past, now=utc_now()
         )
 
     @post(
@@ -92,11 +87,11 @@ class OffPeakController(Controller):
         building_id: FromPath[int],
         data: JSONBody[NewBlackout],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> Blackout:
         settings = request.app.state.settings
         return await service.create_blackout(
-            conn, request.user, building_id, data, settings=settings, now=_now()
+            conn, request.user, building_id, data, settings=settings, now=utc_now()
         )
 
     @delete("/blackouts/{blackout_id:int}", summary="Lift a blackout")
@@ -105,7 +100,7 @@ class OffPeakController(Controller):
         building_id: FromPath[int],
         blackout_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> None:
         await service.delete_blackout(
             conn,
@@ -113,7 +108,7 @@ class OffPeakController(Controller):
             building_id,
             blackout_id,
             settings=request.app.state.settings,
-            now=_now(),
+            now=utc_now(),
         )
 
     @get("/windows", summary="Each night's sharing windows (half-open, local time)")
@@ -121,12 +116,12 @@ class OffPeakController(Controller):
         self,
         building_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         from_: Annotated[
             dt.date | None, QueryParameter(name="from", description="First night; default tonight.")
         ] = None,
         nights: Annotated[int, QueryParameter(ge=1, le=service.MAX_WINDOW_NIGHTS)] = 7,
     ) -> list[NightWindows]:
         tz = request.app.state.settings.tz
-        first = from_ or _now().astimezone(tz).date()
+        first = from_ or utc_now().astimezone(tz).date()
         return await service.windows_of_nights(conn, request.user, building_id, first, nights, tz)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.passes import service
 from parking.passes.schemas import BuildingPass, MonthText, NewPass, PassDetail, PassSummary
 from parking.reservations.controllers import IdempotencyKey, once_per_key
-from parking.security import AuthUser, requires_role
+from parking.security import AuthRequest, requires_role
 
 __all__ = ["BuildingPassController", "PassController"]
-
-AuthRequest = Request[AuthUser, object, object]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class PassController(Controller):
@@ -46,7 +41,7 @@ class PassController(Controller):
             request,
             idempotency_key,
             data,
-            lambda: service.buy_pass(conn, request.user.id, data, now=_now(), settings=settings),
+            lambda: service.buy_pass(conn, request.user.id, data, now=utc_now(), settings=settings),
         )
 
     @get("/", summary="My passes, newest month first")
@@ -76,7 +71,7 @@ class PassController(Controller):
             request.user.id,
             pass_id,
             night,
-            now=_now(),
+            now=utc_now(),
             tz=request.app.state.settings.tz,
         )
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.places import service
 from parking.places.schemas import (
@@ -20,11 +21,9 @@ from parking.places.schemas import (
     SpacePatch,
 )
 from parking.places.search import MAX_LIMIT, MAX_RADIUS_M, SearchQuery, search_places
-from parking.security import AuthUser, requires_role
+from parking.security import AuthRequest, requires_role
 
 __all__ = ["BuildingController", "SearchController"]
-
-_Request = Request[AuthUser, object, object]
 
 
 class BuildingController(Controller):
@@ -34,20 +33,20 @@ class BuildingController(Controller):
 
     @post("/", status_code=201, summary="Create a building (admins name its manager)")
     async def create(
-        self, data: JSONBody[NewBuilding], conn: DbConnection, request: _Request
+        self, data: JSONBody[NewBuilding], conn: DbConnection, request: AuthRequest
     ) -> Building:
         settings = request.app.state.settings
         return await service.create_building(conn, request.user, data, settings)
 
     @get("/", summary="Buildings: a manager's own, or all for an admin (optionally one manager's)")
     async def list_buildings(
-        self, conn: DbConnection, request: _Request, manager_id: FromQuery[int | None] = None
+        self, conn: DbConnection, request: AuthRequest, manager_id: FromQuery[int | None] = None
     ) -> list[Building]:
         return await service.list_buildings(conn, request.user, manager_id)
 
     @get("/{building_id:int}", summary="One building with its shared space and feature counts")
     async def get_building(
-        self, building_id: FromPath[int], conn: DbConnection, request: _Request
+        self, building_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> Building:
         return await service.get_building(conn, request.user, building_id)
 
@@ -57,14 +56,14 @@ class BuildingController(Controller):
         building_id: FromPath[int],
         data: JSONBody[BuildingPatch],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> Building:
         settings = request.app.state.settings
         return await service.update_building(conn, request.user, building_id, data, settings)
 
     @get("/{building_id:int}/spaces", summary="The building's spaces, by label")
     async def list_spaces(
-        self, building_id: FromPath[int], conn: DbConnection, request: _Request
+        self, building_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> list[Space]:
         return await service.list_spaces(conn, request.user, building_id)
 
@@ -78,7 +77,7 @@ class BuildingController(Controller):
         building_id: FromPath[int],
         data: JSONBody[NewSpaces],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> list[Space]:
         settings = request.app.state.settings
         return await service.create_spaces(conn, request.user, building_id, data, settings)
@@ -93,7 +92,7 @@ class BuildingController(Controller):
         space_id: FromPath[int],
         data: JSONBody[SpacePatch],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> Space:
         settings = request.app.state.settings
         return await service.update_space(conn, request.user, building_id, space_id, data, settings)
@@ -108,7 +107,7 @@ class BuildingController(Controller):
         building_id: FromPath[int],
         space_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
     ) -> None:
         settings = request.app.state.settings
         await service.delete_space(conn, request.user, building_id, space_id, settings)
@@ -136,7 +135,7 @@ class SearchController(Controller):
     async def search(
         self,
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         night: Annotated[
             dt.date | None, Parameter(description="Local date the night starts on; default today.")
         ] = None,
@@ -178,5 +177,5 @@ class SearchController(Controller):
             offset=offset,
         )
         settings = request.app.state.settings
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now()
         return await search_places(conn, request.user, query, settings.tz, now)

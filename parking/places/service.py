@@ -6,11 +6,10 @@ platform learns of exactly the changes that were committed.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import asyncpg
 
 from parking import sync
+from parking.clock import utc_now
 from parking.errors import Problem
 from parking.places import repository
 from parking.places.access import require_building
@@ -37,10 +36,6 @@ __all__ = [
 ]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 async def _building_or_404(conn: asyncpg.Connection, building_id: int) -> Building:
     building = await repository.get_building(conn, building_id)
     if building is None:  # require_building saw it in this transaction; kept for clarity
@@ -51,7 +46,7 @@ async def _building_or_404(conn: asyncpg.Connection, building_id: int) -> Buildi
 async def _publish_spaces(conn: asyncpg.Connection, building_id: int, settings: Settings) -> None:
     """The place (shared count, features) and its availability over the published nights."""
     await sync.emit_place(conn, building_id, settings.tz)
-    today = _now().astimezone(settings.tz).date()
+    today = utc_now().astimezone(settings.tz).date()
     await sync.emit_availability(conn, building_id, sync.horizon(today, settings), settings.tz)
 
 
@@ -122,7 +117,7 @@ async def update_building(
     await sync.emit_place(conn, building_id, settings.tz)
     if "status" in changed:
         # Suspended places offer nothing; the availability messages say so (and the reverse).
-        today = _now().astimezone(settings.tz).date()
+        today = utc_now().astimezone(settings.tz).date()
         await sync.emit_availability(conn, building_id, sync.horizon(today, settings), settings.tz)
     return await _building_or_404(conn, building_id)
 
@@ -163,7 +158,7 @@ async def _space_or_404(conn: asyncpg.Connection, building_id: int, space_id: in
 
 
 async def _refuse_if_in_use(conn: asyncpg.Connection, space: Space, doing: str) -> None:
-    ids = await repository.active_reservation_ids(conn, space.id, _now())
+    ids = await repository.active_reservation_ids(conn, space.id, utc_now())
     if ids:
         raise Problem(
             409,

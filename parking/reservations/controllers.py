@@ -6,18 +6,19 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.openapi import ResponseSpec
 from litestar.pagination import OffsetPagination
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
+from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.errors import PROBLEM_MEDIA_TYPE
 from parking.idempotency import IDEMPOTENCY_KEY_HEADER, idempotent
 from parking.reservations import service
 from parking.reservations.model import ReservationStatus
 from parking.reservations.schemas import BookingRequest, ManagedReservation, ReservationOut
-from parking.security import AuthUser, requires_role
+from parking.security import AuthRequest, requires_role
 
 __all__ = [
     "BuildingReservationController",
@@ -26,7 +27,6 @@ __all__ = [
     "once_per_key",
 ]
 
-_Request = Request[AuthUser, object, object]
 _Limit = Annotated[int, QueryParameter(ge=1, le=200)]
 _Offset = Annotated[int, QueryParameter(ge=0)]
 IdempotencyKey = Annotated[
@@ -42,7 +42,7 @@ IdempotencyKey = Annotated[
 
 async def once_per_key(
     conn: DbConnection,
-    request: _Request,
+    request: AuthRequest,
     key: str | None,
     body: Any,
     run: Callable[[], Awaitable[Any]],
@@ -66,10 +66,6 @@ def _problems(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
         status: ResponseSpec(None, description=text, media_type=PROBLEM_MEDIA_TYPE)
         for status, text in descriptions.items()
     }
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class ReservationController(Controller):
@@ -99,7 +95,7 @@ class ReservationController(Controller):
         self,
         data: JSONBody[BookingRequest],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ReservationOut]:
         settings = request.app.state.settings
@@ -108,14 +104,14 @@ class ReservationController(Controller):
             request,
             idempotency_key,
             data,
-            lambda: service.book(conn, request.user.id, data, settings=settings, now=_now()),
+            lambda: service.book(conn, request.user.id, data, settings=settings, now=utc_now()),
         )
 
     @get("/", summary="Your reservations, latest first")
     async def list_own(
         self,
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         night: FromQuery[dt.date | None] = None,
         status: FromQuery[ReservationStatus | None] = None,
         limit: _Limit = 50,
@@ -133,7 +129,7 @@ class ReservationController(Controller):
 
     @get("/{reservation_id:int}", summary="One of your reservations")
     async def get_own(
-        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+        self, reservation_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> ReservationOut:
         tz = request.app.state.settings.tz
         return await service.get_own(conn, request.user.id, reservation_id, tz)
@@ -145,10 +141,10 @@ class ReservationController(Controller):
         responses=_problems({404: "`not-found`", 409: "`hold-expired`, `not-confirmable`"}),
     )
     async def confirm(
-        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+        self, reservation_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> ReservationOut:
         tz = request.app.state.settings.tz
-        return await service.confirm_own(conn, request.user.id, reservation_id, at=_now(), tz=tz)
+        return await service.confirm_own(conn, request.user.id, reservation_id, at=utc_now(), tz=tz)
 
     @post(
         "/{reservation_id:int}/cancel",
@@ -157,10 +153,10 @@ class ReservationController(Controller):
         responses=_problems({404: "`not-found`", 409: "`not-cancellable`"}),
     )
     async def cancel(
-        self, reservation_id: FromPath[int], conn: DbConnection, request: _Request
+        self, reservation_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> ReservationOut:
         tz = request.app.state.settings.tz
-        return await service.cancel_own(conn, request.user.id, reservation_id, at=_now(), tz=tz)
+        return await service.cancel_own(conn, request.user.id, reservation_id, at=utc_now(), tz=tz)
 
 
 class BuildingReservationController(Controller):
@@ -173,7 +169,7 @@ class BuildingReservationController(Controller):
         self,
         building_id: FromPath[int],
         conn: DbConnection,
-        request: _Request,
+        request: AuthRequest,
         night: FromQuery[dt.date | None] = None,
         status: FromQuery[ReservationStatus | None] = None,
         limit: _Limit = 50,
@@ -184,7 +180,7 @@ class BuildingReservationController(Controller):
             conn,
             request.user,
             building_id,
-            night=night or _now().astimezone(tz).date(),
+            night=night or utc_now().astimezone(tz).date(),
             status=status,
             limit=limit,
             offset=offset,

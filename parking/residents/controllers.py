@@ -27,7 +27,7 @@ from parking.residents.schemas import (
     VerificationRequest,
     WhitelistEntry,
 )
-from parking.security import AuthUser, requires_role
+from parking.security import AuthRequest, requires_role
 
 __all__ = [
     "CompoundAdminController",
@@ -40,8 +40,6 @@ WHITELIST_MAX_BYTES = 5 * 1024 * 1024
 """Largest whitelist file accepted (413 beyond): some 100 000 lines."""
 
 _CSV_MEDIA_TYPES = ("text/csv", "application/csv")
-
-AuthRequest = Request[AuthUser, object, object]
 
 
 @dataclass

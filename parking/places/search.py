@@ -213,9 +213,12 @@ async def search_places(
                 lon=m.candidate.lon,
                 walk_m=m.walk_m,
                 free=m.free,
-                window=WindowOut(start=m.window.start, end=m.window.end),
-                arrive=m.arrive,
-                depart=m.depart,
+                # Local times with their offset, as the reservation answers give them.
+                window=WindowOut(
+                    start=m.window.start.astimezone(tz), end=m.window.end.astimezone(tz)
+                ),
+                arrive=m.arrive.astimezone(tz),
+                depart=m.depart.astimezone(tz),
                 price_fen=price_fen,
                 bookable=price_fen is not None,
             )

@@ -357,3 +357,12 @@ async def test_tonight_counts_from_now(client, conn, manager, resident) -> None:
     assert before <= dt.datetime.fromisoformat(item["arrive"]) <= after
     assert _same_instants(item["window"], opened, closes)
     assert item["free"] == 2
+
+
+async def test_times_are_local_with_their_offset(client, conn, manager, resident) -> None:
+    await _place(client, conn, manager, 100, 0)
+    (item,) = await _found(client, resident)
+    night = tomorrow()
+    assert item["window"] == {"start": at(night, 19).isoformat(), "end": at(night, 8).isoformat()}
+    assert (item["arrive"], item["depart"]) == (at(night, 19).isoformat(), at(night, 8).isoformat())
+    assert item["arrive"].endswith("+08:00")

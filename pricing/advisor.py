@@ -311,8 +311,8 @@ def _as_monthly(
     assumptions = [
         f"A resident buys a pass for a month when their per-use spend that month reached the "
         f"pass fee of {_fmt_cny(fee_fen)}; passes sold: {len(buyers)}.",
-        "Pass buyers park the nights they parked before; nobody else parks, since a monthly "
-        "plan sells no single nights.",
+        "Pass buyers park the nights they parked before; nobody else parks, since the monthly "
+        "plan compared is priced by its pass fee alone (no per-use fee beside it).",
         "Each kept entry occupies the recorded average minutes per entry.",
     ]
     return outcome, assumptions

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "availability_key",
     "emit_availability",
+    "emit_payload",
     "emit_place",
     "emit_reservation",
     "horizon",
@@ -132,6 +133,14 @@ async def _write(
     """Queue (key, payload) messages of one kind, each with its key's next version."""
     if messages:
         await conn.execute(_WRITE, kind, [k for k, _ in messages], [p for _, p in messages])
+
+
+async def emit_payload(
+    conn: asyncpg.Connection, kind: str, key: str, payload: dict[str, Any]
+) -> None:
+    """Queue ``payload`` as a new message of the entity at its next version (a replay of a
+    dead letter: a new message, a new webhook-id)."""
+    await _write(conn, kind, [(key, payload)])
 
 
 async def emit_place(conn: asyncpg.Connection, building_id: int, tz: ZoneInfo) -> None:

@@ -33,6 +33,7 @@ from parking.locks import InProcessLocks, RedisLocks
 from parking.offpeak.controllers import OffPeakController
 from parking.passes.controllers import BuildingPassController, PassController
 from parking.places.controllers import BuildingController, SearchController
+from parking.requests.controllers import AllocationRequestController
 from parking.reservations.controllers import BuildingReservationController, ReservationController
 from parking.residents.controllers import (
     CompoundAdminController,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             BuildingPassController,
             ReservationController,
             BuildingReservationController,
+            AllocationRequestController,
             BuildingController,
             SearchController,
             create_static_files_router(

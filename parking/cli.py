@@ -199,9 +199,10 @@ def sweep(now_text: str | None) -> None:
 
 def _add_package_commands() -> None:
     # Each package owns its commands; the ``parking`` group only gathers them.
-    from allocator.cli import allocate_file
+    from allocator.cli import allocate, allocate_file
 
     cli.add_command(allocate_file)
+    cli.add_command(allocate)
 
 
 _add_package_commands()

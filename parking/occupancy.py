@@ -18,6 +18,7 @@ import asyncpg
 __all__ = [
     "ACTIVE_STATUSES",
     "Interval",
+    "active_claims",
     "free_count_sql",
     "free_space_counts",
     "free_space_ids",
@@ -111,3 +112,26 @@ async def free_space_ids(
     """
     rows = await conn.fetch(_FREE_IDS, building_id, start, end, sorted(needs), space_id, limit)
     return [r["id"] for r in rows]
+
+
+# The exclusion constraint's predicate, so reservations_building_active answers it.
+_CLAIMS = """
+SELECT r.space_id, lower(r.stay) AS start, upper(r.stay) AS "end"
+FROM reservations r
+WHERE r.building_id = ANY($1::bigint[])
+  AND r.status IN ('held', 'confirmed', 'checked_in')
+  AND r.stay && tstzrange($2, $3)
+ORDER BY r.space_id, lower(r.stay)
+"""
+
+
+async def active_claims(
+    conn: asyncpg.Connection, building_ids: Collection[int], start: dt.datetime, end: dt.datetime
+) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """Per space of these buildings, the active claims (bookings and pass nights) that
+    overlap ``[start, end)``, as ``[start, end)`` pairs in order: what keeps a space from
+    being free for any stay that meets them (the allocator's supply)."""
+    claims: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for row in await conn.fetch(_CLAIMS, sorted(set(building_ids)), start, end):
+        claims.setdefault(row["space_id"], []).append((row["start"], row["end"]))
+    return claims

@@ -6,6 +6,7 @@ process (``create_app``, the CLI, the test fixtures) and passed down.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,6 +74,22 @@ class Settings(BaseSettings):
 
     arrival_grace_minutes: int = Field(default=60, ge=0, le=24 * 60)
     """How long after its start a booking not checked in at the gate becomes a no-show."""
+
+    allocation_cutoff: dt.time = dt.time(17, 0)
+    """Local time on a night's date until which requests for that night's allocation are
+    accepted and may be withdrawn; the night job runs once it has passed."""
+
+    allocation_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    """Seconds the night job's solver may spend on one night."""
+
+    allocation_workers: int = Field(default=2, ge=1, le=64)
+    """Solver threads of the night job."""
+
+    allocation_seed: int = 0
+    """Solver seed of the night job, so a night solved again gives the same answer."""
+
+    allocation_turnover_minutes: int = Field(default=10, ge=0, le=120)
+    """Gap the night job keeps between two stays on one space, its own and existing ones."""
 
     @field_validator("timezone")
     @classmethod

@@ -38,6 +38,7 @@ __all__ = [
     "at",
     "booking_body",
     "booking_headers",
+    "insert_allocation_request",
     "insert_pass",
     "insert_reservation",
     "local",
@@ -473,4 +474,33 @@ async def outbox_rows(conn: asyncpg.Connection, kind: str | None = None) -> list
         "SELECT entity_kind, entity_key, version, payload FROM outbox"
         " WHERE $1::text IS NULL OR entity_kind = $1 ORDER BY id",
         kind,
+    )
+
+
+async def insert_allocation_request(
+    conn: asyncpg.Connection,
+    resident: Resident,
+    night: dt.date,
+    *,
+    arrive: dt.datetime | None = None,
+    depart: dt.datetime | None = None,
+    max_walk_m: int = 800,
+    max_price_fen: int = 2000,
+    needs: Sequence[str] = (),
+) -> int:
+    """A pending request of ``resident``'s first car for ``night``'s allocation, as the
+    request API leaves it (default stay: 19:00 to 07:00)."""
+    return await conn.fetchval(
+        """INSERT INTO allocation_requests (user_id, vehicle_id, plate, night, stay, max_walk_m,
+                                            max_price_fen, needs)
+           VALUES ($1, $2, $3, $4, tstzrange($5, $6), $7, $8, $9) RETURNING id""",
+        resident.id,
+        resident.vehicle_id,
+        resident.plate,
+        night,
+        arrive or at(night, 19),
+        depart or at(night, 7),
+        max_walk_m,
+        max_price_fen,
+        list(needs),
     )

@@ -23,6 +23,7 @@ from parking.app import create_app
 from parking.settings import Settings
 from tests.factories import (
     at,
+    insert_allocation_request,
     insert_pass,
     insert_reservation,
     make_building,
@@ -43,6 +44,7 @@ PUBLIC = {
     ("POST", "/auth/token"),
 }
 OWN_SCOPE = {
+    ("GET", "/allocation-requests"),
     ("GET", "/auth/me"),
     ("GET", "/buildings"),
     ("GET", "/places"),
@@ -73,6 +75,7 @@ class World:
     night: dt.date
     compound: int
     headers: dict[str, dict[str, str]]
+    allocation_request: int = 0
 
 
 async def _world(conn: asyncpg.Connection, settings: Settings) -> World:
@@ -110,6 +113,7 @@ async def _world(conn: asyncpg.Connection, settings: Settings) -> World:
         start + dt.timedelta(days=5, hours=3),
     )
     compound = await conn.fetchval("SELECT id FROM compounds ORDER BY id LIMIT 1")
+    allocation_request = await insert_allocation_request(conn, victim, night)
 
     attacker = await make_resident(conn)
     other_manager = (await make_manager(conn)).id
@@ -135,6 +139,7 @@ async def _world(conn: asyncpg.Connection, settings: Settings) -> World:
         night=night,
         compound=compound,
         headers=headers,
+        allocation_request=allocation_request,
     )
 
 
@@ -214,6 +219,14 @@ def _matrix(w: World) -> list[tuple[str, str, tuple[str, ...], Any]]:
             },
         ),
         ("DELETE", f"/vehicles/{w.vehicle}", EVERYONE, None),
+        ("GET", f"/allocation-requests/{w.allocation_request}", EVERYONE, None),
+        ("POST", f"/allocation-requests/{w.allocation_request}/withdraw", EVERYONE, None),
+        (
+            "POST",
+            "/allocation-requests",
+            EVERYONE,
+            {"night": w.night.isoformat(), "vehicle_id": w.vehicle, "max_price_fen": 2000},
+        ),
         ("GET", "/admin/users", EVERYONE_BUT_ADMIN[:3], None),
         (
             "POST",
@@ -304,6 +317,7 @@ async def test_lists_show_only_the_callers_own_objects(
         passes = (await client.get("/passes", headers=resident)).json()
         vehicles = (await client.get("/vehicles", headers=resident)).json()
         buildings = (await client.get("/buildings", headers=manager)).json()
+        requests = (await client.get("/allocation-requests", headers=resident)).json()
 
     def ids(answer: Any) -> set[int]:
         items = answer["items"] if isinstance(answer, dict) else answer
@@ -313,12 +327,13 @@ async def test_lists_show_only_the_callers_own_objects(
     assert world.pass_id not in ids(passes)
     assert world.vehicle not in ids(vehicles)
     assert world.building not in ids(buildings)
+    assert world.allocation_request not in ids(requests)
     assert ids(vehicles)  # the caller's own vehicle is listed: the lists are not just empty
 
 
 def test_every_route_is_in_the_matrix_or_acts_on_the_callers_own_data(settings: Settings) -> None:
     app = create_app(settings)
-    world = World(0, 0, 1, 2, 3, 4, 5, "", 6, 7, dt.date(2026, 1, 1), 8, {})
+    world = World(0, 0, 1, 2, 3, 4, 5, "", 6, 7, dt.date(2026, 1, 1), 8, {}, 9)
     covered = set()
     for method, path, _, _ in _matrix(world):
         covered.add((method, path))
@@ -335,7 +350,7 @@ def test_every_route_is_in_the_matrix_or_acts_on_the_callers_own_data(settings: 
         values = {
             "building_id": "1", "space_id": "2", "rule_id": "3", "blackout_id": "4",
             "vehicle_id": "5", "reservation_id": "6", "pass_id": "7", "night": "2026-01-01",
-            "compound_id": "8", "year": "2026",
+            "compound_id": "8", "year": "2026", "request_id": "9",
         }  # fmt: skip
         return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 

@@ -1,15 +1,18 @@
-"""Fixtures for allocator tests: the shared examples and the bench's night generator."""
+"""Fixtures for allocator tests: the shared examples, the bench's night generator, and a
+database pool for the night job."""
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import asyncpg
 import pytest
 
+from parking.db import create_pool
 from tests.allocator.nights import REPO_ROOT, night, shared_dir
 
 
@@ -35,3 +38,11 @@ def bench_module() -> ModuleType:
 @pytest.fixture
 def make_night() -> Callable[..., dict[str, Any]]:
     return night
+
+
+@pytest.fixture
+async def pool(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on this test's database, set up as the app's (the night job takes one)."""
+    created = await create_pool(db_dsn, min_size=1, max_size=4)
+    yield created
+    await created.close()

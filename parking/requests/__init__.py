@@ -1,0 +1,1 @@
+"""Residents' requests for a night's allocation: submit, withdraw, see the outcome."""

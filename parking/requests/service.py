@@ -156,6 +156,9 @@ async def submit(
     cutoff = cutoff_at(new.night, settings)
     if now >= cutoff:
         raise _past_cutoff(new.night, cutoff, tz, "made")
+    existing = await repository.current_for_night(conn, user_id, new.night)
+    if existing is not None:
+        raise _exists(new.night, existing.id)
     arrive, depart = await _stay(conn, new, (residency.lat, residency.lon), now, tz)
     created = await repository.insert_request(
         conn,
@@ -171,15 +174,20 @@ async def submit(
         at=now,
     )
     if created is None:
+        # Another submission for the night committed since the look above.
         existing = await repository.current_for_night(conn, user_id, new.night)
-        raise Problem(
-            409,
-            "request-exists",
-            f"You already have a request for night {new.night.isoformat()}; withdraw it "
-            "before the cutoff to ask again differently.",
-            extra={"request_id": existing.id} if existing else None,
-        )
+        raise _exists(new.night, existing.id if existing else None)
     return await _out(conn, created, settings)
+
+
+def _exists(night: dt.date, request_id: int | None) -> Problem:
+    return Problem(
+        409,
+        "request-exists",
+        f"You already have a request for night {night.isoformat()}; withdraw it before the "
+        "cutoff to ask again differently.",
+        extra={"request_id": request_id} if request_id is not None else None,
+    )
 
 
 async def _own(

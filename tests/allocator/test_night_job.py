@@ -378,3 +378,37 @@ async def test_a_night_that_cannot_be_built_is_recorded_as_failed(
     assert (run["id"], run["status"]) == (result.run_id, "failed")
     assert (await _requests(conn, night))[request_id]["status"] == "pending"
     assert await _allocated(conn) == []
+
+
+async def test_nobody_is_refused_night_after_night_for_a_contested_space(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Three neighbours ask for the same single space with the same options six nights
+    running: the fairness weight rotates it, so each is served twice and nobody is
+    refused more than two nights in a row."""
+    await make_building(conn, spaces=1)
+    neighbours = [await make_resident(conn) for _ in range(3)]
+    served_by_night = []
+    weights = []
+    for day in range(1, 7):
+        night = night_in(day)
+        ids = {await insert_allocation_request(conn, r, night): r.id for r in neighbours}
+        result = await run_night(pool, night, settings, now=_after_cutoff(night, settings))
+        assert (result.outcome, result.served) == ("completed", 1)
+        decided = await _requests(conn, night)
+        [served] = [ids[i] for i, row in decided.items() if row["status"] == "allocated"]
+        served_by_night.append(served)
+        weights.append({ids[i]: row["weight"] for i, row in decided.items()})
+
+    assert sorted(served_by_night.count(r.id) for r in neighbours) == [2, 2, 2]
+    for r in neighbours:
+        streak = longest = 0
+        for served in served_by_night:
+            streak = 0 if served == r.id else streak + 1
+            longest = max(longest, streak)
+        assert longest <= 2
+    # The one served each night from the third on had been refused the two nights before.
+    for night_index in range(2, 6):
+        winner = served_by_night[night_index]
+        assert weights[night_index][winner] == 3
+        assert winner not in served_by_night[night_index - 2 : night_index]

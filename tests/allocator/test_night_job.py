@@ -412,3 +412,40 @@ async def test_nobody_is_refused_night_after_night_for_a_contested_space(
         winner = served_by_night[night_index]
         assert weights[night_index][winner] == 3
         assert winner not in served_by_night[night_index - 2 : night_index]
+
+
+async def test_a_space_booked_while_the_solver_ran_is_not_given_twice(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The job's steps one by one, with a booking committed between solve and write: the
+    exclusion constraint keeps it, and the request it displaced is not_allocated."""
+    from allocator import job
+
+    night = night_in(1)
+    await make_building(conn, spaces=2)
+    residents = [await make_resident(conn) for _ in range(2)]
+    for r in residents:
+        await insert_allocation_request(conn, r, night)
+    now = _after_cutoff(night, settings)
+
+    async with pool.acquire() as job_conn, job_conn.transaction():
+        pending = await repository.pending_requests(job_conn, night)
+        built = await job._build(job_conn, night, pending, settings, now)
+        solution = job._solve(built.instance, job._Solver(time_limit_s=5, workers=1, seed=0))
+        assert len(solution.assignments) == 2
+        taken = solution.assignments[0]
+        walk_in = await make_resident(conn)
+        await insert_reservation(
+            conn,
+            space_id=int(taken.space),
+            resident=walk_in,
+            start=at(night, 19),
+            end=at(night, 7),
+        )
+        decisions = await job._write(job_conn, built, solution, pending, settings, now)
+
+    by_request = {d.request_id: d.status for d in decisions}
+    assert by_request[int(taken.request)] == "not_allocated"
+    assert sorted(by_request.values()) == ["allocated", "not_allocated"]
+    assert len(await _allocated(conn)) == 1
+    assert await _overlapping_active_pairs(conn) == 0

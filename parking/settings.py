@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     """Solver threads of the night job."""
 
     allocation_seed: int = 0
-    """Solver seed of the night job, so a night solved again gives the same answer."""
+    """Solver seed of the night job, for reproducible runs."""
 
     allocation_turnover_minutes: int = Field(default=10, ge=0, le=120)
     """Gap the night job keeps between two stays on one space, its own and existing ones."""

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from litestar import Litestar, get
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -30,9 +31,11 @@ from parking.errors import exception_handlers, problem_details_plugin
 from parking.gate.controllers import GateController, GateManagementController
 from parking.health import HealthController
 from parking.locks import InProcessLocks, RedisLocks
+from parking.metrics import Metrics, MetricsController, before_send, observe_requests
 from parking.offpeak.controllers import OffPeakController
 from parking.passes.controllers import BuildingPassController, PassController
 from parking.places.controllers import BuildingController, SearchController
+from parking.ratelimit import RateLimiter, add_rate_limit_headers, default_rules
 from parking.requests.controllers import AllocationRequestController
 from parking.reservations.controllers import BuildingReservationController, ReservationController
 from parking.residents.controllers import (
@@ -65,9 +68,16 @@ def _stores(settings: Settings) -> StoreRegistry:
     return StoreRegistry(default_factory=root.with_namespace)
 
 
+def _observe_first(config: AppConfig) -> AppConfig:
+    # The outermost middleware, so that every log line of a request has its id.
+    config.middleware.insert(0, observe_requests)
+    return config
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     jwt_auth = build_jwt_auth(settings)
+    limiter = RateLimiter(default_rules(settings), settings.redis_url, settings.redis_prefix)
     if settings.uses_dev_secret:
         log.warning("PARKING_SECRET_KEY is unset: tokens are signed with a development key")
 
@@ -95,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             index,
             HealthController,
+            MetricsController,
             AuthController,
             AccountAdminController,
             CalendarAdminController,
@@ -118,11 +129,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies={"conn": Provide(provide_transaction)},
         lifespan=[lifespan],
-        state=State({"settings": settings, "jwt_auth": jwt_auth}),
+        on_shutdown=[limiter.close],
+        state=State({"settings": settings, "jwt_auth": jwt_auth, "metrics": Metrics()}),
+        # Authentication is put first by its on_app_init; request ids and timing go
+        # before it (below), rate limits after it, where the caller is known.
+        middleware=[limiter.middleware],
+        before_send=[before_send, add_rate_limit_headers],
         stores=_stores(settings),
         plugins=[problem_details_plugin()],
         exception_handlers=exception_handlers(),
-        on_app_init=[jwt_auth.on_app_init],
+        on_app_init=[jwt_auth.on_app_init, _observe_first],
         openapi_config=OpenAPIConfig(
             title="Shared parking",
             version="0.1.0",

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -51,11 +52,10 @@ def _with_connection(settings: Settings, work: Callable[[asyncpg.Connection], Aw
 @click.option("-v", "--verbose", is_flag=True, help="Log at debug level.")
 def cli(verbose: bool) -> None:
     """Shared-parking service: night sharing of building parking with residents."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    from parking.logs import configure_logging
+
+    # PARKING_LOG_FORMAT (json or text), read here for every command.
+    configure_logging(Settings().log_format, logging.DEBUG if verbose else logging.INFO)
 
 
 @cli.command()
@@ -163,7 +163,25 @@ def serve(host: str, port: int) -> None:
     click.echo(
         f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/schema)", err=True
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn's lines go through the handler configured above (JSON,
+    # request ids, masking) instead of its own.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
+
+
+@cli.command()
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Touch this file every few seconds while running (for container healthchecks).",
+)
+def worker(heartbeat: Path | None) -> None:
+    """Run the recurring jobs (sweeps, outbox relay, night allocation, reconciliation)
+    until SIGTERM; several workers may run at once."""
+    from parking.worker import run_worker
+
+    settings = _settings_with_database()
+    asyncio.run(run_worker(settings, heartbeat=heartbeat))
 
 
 @cli.command()

@@ -111,6 +111,7 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
             "^/$",
             "^/health$",
             "^/ready$",
+            "^/metrics$",  # its own scrape token when PARKING_METRICS_TOKEN is set
             "^/schema",
             "^/static/",
             "^/auth/register$",

@@ -91,6 +91,42 @@ class Settings(BaseSettings):
     allocation_turnover_minutes: int = Field(default=10, ge=0, le=120)
     """Gap the night job keeps between two stays on one space, its own and existing ones."""
 
+    # ---- operations: logs, metrics, rate limits, the worker (docs/operations.md)
+
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    """``json``: one JSON object per log line; ``text``: one readable line per record."""
+
+    metrics_token: SecretStr | None = None
+    """Set: ``/metrics`` needs ``Authorization: Bearer <token>``; unset: it is open."""
+
+    rate_limit_window_s: int = Field(default=60, gt=0, le=86_400)
+    """Length of every rate-limit window."""
+
+    rate_limit_booking: int = Field(default=30, ge=0)
+    """Bookings (POST /reservations) per signed-in user per window; 0: no limit."""
+
+    rate_limit_auth: int = Field(default=20, ge=0)
+    """Sign-ins and registrations per client address per window; 0: no limit."""
+
+    rate_limit_district: int = Field(default=600, ge=0)
+    """Calls of the district platform (/integrations/district/) per client address per
+    window; 0: no limit."""
+
+    worker_sweep_interval_s: float = Field(default=30.0, gt=0)
+    """How often the worker expires holds, marks no-shows and purges idempotency keys."""
+
+    worker_relay_interval_s: float = Field(default=1.0, gt=0)
+    """How often the worker sends due outbox messages to the district platform."""
+
+    worker_allocation_interval_s: float = Field(default=30.0, gt=0)
+    """How often the worker looks for nights whose allocation cutoff has passed."""
+
+    worker_reconcile_interval_s: float = Field(default=3600.0, gt=0)
+    """How often the worker compares the platform's state with ours."""
+
+    worker_shutdown_grace_s: float = Field(default=30.0, ge=0)
+    """On SIGTERM, how long running jobs may take to finish before they are cancelled."""
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

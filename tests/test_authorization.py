@@ -40,6 +40,7 @@ PUBLIC = {
     ("GET", "/"),
     ("GET", "/health"),
     ("GET", "/ready"),
+    ("GET", "/metrics"),  # PARKING_METRICS_TOKEN, when set, guards it
     ("POST", "/auth/register"),
     ("POST", "/auth/token"),
 }

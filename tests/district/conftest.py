@@ -117,3 +117,44 @@ def platform_state(sim: PlatformSimulator) -> dict:
         for kind, items in groups.items()
         for key, payload in items.items()
     }
+
+
+@pytest.fixture
+def served(district_settings: Settings, sim: PlatformSimulator) -> Iterator[str]:
+    """The operator's app served over HTTP from a thread of its own (its own event loop),
+    and the simulator told where it is; the base URL."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(district_settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the operator's app did not start"
+    sim.operator_url = f"http://127.0.0.1:{port}"
+    yield sim.operator_url
+    server.should_exit = True
+    thread.join(10)
+
+
+def booking(place_id: str, plate: str, start, end, platform_id: str | None = None) -> dict:
+    """A platform Booking body."""
+    return {
+        "platform_reservation_id": platform_id or f"dp-{uuid.uuid4().hex[:12]}",
+        "place_id": place_id,
+        "plate": plate,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "requested_at": start.isoformat(),
+    }

@@ -23,6 +23,10 @@ from litestar.stores.redis import RedisStore
 from litestar.stores.registry import StoreRegistry
 from redis.asyncio import Redis
 
+from integrations.district.controllers import (
+    DistrictAdminController,
+    DistrictInboundController,
+)
 from parking.accounts.controllers import AccountAdminController, AuthController
 from parking.calendar.controllers import CalendarAdminController
 from parking.db import create_pool, provide_transaction
@@ -123,6 +127,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AllocationRequestController,
             BuildingController,
             SearchController,
+            DistrictInboundController,
+            DistrictAdminController,
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),

@@ -217,9 +217,12 @@ def sweep(now_text: str | None) -> None:
 def _add_package_commands() -> None:
     # Each package owns its commands; the ``parking`` group only gathers them.
     from allocator.cli import allocate, allocate_file
+    from integrations.district.cli import district_sim, outbox, reconcile, relay
 
     cli.add_command(allocate_file)
     cli.add_command(allocate)
+    for command in (relay, outbox, reconcile, district_sim):
+        cli.add_command(command)
 
 
 _add_package_commands()

@@ -244,6 +244,12 @@ def _matrix(w: World) -> list[tuple[str, str, tuple[str, ...], Any]]:
         ("PATCH", f"/admin/compounds/{w.compound}", EVERYONE_BUT_ADMIN, {"name": "Renamed"}),
         ("GET", "/admin/whitelist", EVERYONE_BUT_ADMIN, None),
         ("POST", "/admin/whitelist/import", EVERYONE_BUT_ADMIN, "csv"),
+        # The platform's endpoints take a signature, never a bearer token: all refused.
+        ("POST", "/integrations/district/reservations", EVERYONE, {"place_id": "b-x"}),
+        ("POST", "/integrations/district/reservations/dp-1/cancel", EVERYONE, {}),
+        ("POST", "/integrations/district/events", EVERYONE, {"type": "reconcile.requested"}),
+        ("GET", "/admin/district/outbox", EVERYONE_BUT_ADMIN, None),
+        ("POST", "/admin/district/outbox/1/replay", EVERYONE_BUT_ADMIN, None),
     ]
 
 
@@ -352,6 +358,7 @@ def test_every_route_is_in_the_matrix_or_acts_on_the_callers_own_data(settings: 
             "building_id": "1", "space_id": "2", "rule_id": "3", "blackout_id": "4",
             "vehicle_id": "5", "reservation_id": "6", "pass_id": "7", "night": "2026-01-01",
             "compound_id": "8", "year": "2026", "request_id": "9",
+            "platform_reservation_id": "dp-1", "outbox_id": "1",
         }  # fmt: skip
         return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 

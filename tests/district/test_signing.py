@@ -86,3 +86,24 @@ def test_rotation_one_valid_signature_among_several_is_enough() -> None:
 def test_a_secret_that_is_not_base64_is_refused() -> None:
     with pytest.raises(ValueError, match="base64"):
         parse_secrets("whsec_not base64!")
+
+
+def test_the_reference_implementation_and_ours_accept_each_others_signatures() -> None:
+    import datetime as dt
+    import time
+
+    from standardwebhooks import Webhook
+
+    reference = Webhook(SECRET)
+    body = '{"place_id":"b-1","night":"2026-11-28","version":3}'
+    now = int(time.time())
+    ours = _headers("msg_interop", now, body.encode())
+    assert reference.verify(body, ours) == {"place_id": "b-1", "night": "2026-11-28", "version": 3}
+    theirs = reference.sign("msg_interop", dt.datetime.fromtimestamp(now, dt.UTC), body)
+    headers = {
+        "webhook-id": "msg_interop",
+        "webhook-timestamp": str(now),
+        "webhook-signature": theirs,
+    }
+    assert theirs == ours["webhook-signature"]
+    assert verify(parse_secrets(SECRET), headers, body.encode(), now=now) == "msg_interop"

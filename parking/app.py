@@ -161,4 +161,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ],
         ),
         debug=settings.debug,
+        # Logging belongs to the process (parking.logs, set up by the CLI), not the app.
+        logging_config=None,
     )

@@ -54,13 +54,22 @@ from parking.windows import CalendarMissing, Window, load_window_results, subtra
 from pricing.plans import NoPlanInForce, NotBookable, PricePlan, plan_in_force
 from pricing.quote import quote
 
-__all__ = ["NightRun", "RunOutcome", "instance_sha256", "run_due_nights", "run_night"]
+__all__ = [
+    "RETRY_AFTER_FAILURE",
+    "NightRun",
+    "RunOutcome",
+    "instance_sha256",
+    "run_due_nights",
+    "run_night",
+]
 
 log = logging.getLogger(__name__)
 
 RunOutcome = Literal["completed", "busy", "nothing_pending", "failed"]
 
 _MINUTE = dt.timedelta(minutes=1)
+# After a failed run, the worker leaves the night alone this long before trying again.
+RETRY_AFTER_FAILURE = dt.timedelta(minutes=5)
 _OUTCOMES = {"allocated": NightOutcome.SERVED, "not_allocated": NightOutcome.REFUSED}
 
 
@@ -454,13 +463,16 @@ async def run_due_nights(
     pool: asyncpg.Pool, settings: Settings, now: dt.datetime
 ) -> list[NightRun]:
     """Run every night whose cutoff has passed at ``now`` and that still has pending
-    requests (a night decided by a completed run has none), earliest first.
+    requests (a night decided by a completed run has none), earliest first; a night whose
+    run failed less than ``RETRY_AFTER_FAILURE`` ago waits.
 
     The worker calls this on a schedule; several workers may call it at once (each night
     is run by one of them, the others answer ``busy`` for it).
     """
     today = now.astimezone(settings.tz).date()
     async with pool.acquire() as conn:
-        nights = await repository.nights_with_pending_requests(conn, today)
+        nights = await repository.nights_with_pending_requests(
+            conn, today, utc_now() - RETRY_AFTER_FAILURE
+        )
     due = [n for n in nights if cutoff_at(n, settings) <= now]
     return [await run_night(pool, n, settings, now=now) for n in due]

@@ -112,10 +112,16 @@ FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bigint[])
 WHERE q.id = d.id AND q.status = 'pending'
 """
 
+# A night whose last run failed after $2 waits: a failure that repeats is recorded once
+# per pause, not on every round of every worker.
 _PENDING_NIGHTS = """
-SELECT DISTINCT night FROM allocation_requests
-WHERE status = 'pending' AND night <= $1
-ORDER BY night
+SELECT DISTINCT q.night FROM allocation_requests q
+WHERE q.status = 'pending' AND q.night <= $1
+  AND NOT EXISTS (
+      SELECT 1 FROM allocation_runs r
+      WHERE r.night = q.night AND r.status = 'failed' AND r.finished_at > $2
+  )
+ORDER BY q.night
 """
 
 
@@ -291,6 +297,9 @@ async def decide_requests(
     )
 
 
-async def nights_with_pending_requests(conn: asyncpg.Connection, last: dt.date) -> list[dt.date]:
-    """Nights up to ``last`` that still have pending requests, earliest first."""
-    return [row["night"] for row in await conn.fetch(_PENDING_NIGHTS, last)]
+async def nights_with_pending_requests(
+    conn: asyncpg.Connection, last: dt.date, failed_since: dt.datetime
+) -> list[dt.date]:
+    """Nights up to ``last`` that still have pending requests and no run that failed after
+    ``failed_since``, earliest first."""
+    return [row["night"] for row in await conn.fetch(_PENDING_NIGHTS, last, failed_since)]

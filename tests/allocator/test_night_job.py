@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from allocator import repository
-from allocator.job import run_due_nights, run_night
+from allocator.job import RETRY_AFTER_FAILURE, run_due_nights, run_night
 from parking.requests.service import cutoff_at
 from parking.settings import Settings
 from tests.conftest import REPO_ROOT
@@ -378,6 +378,17 @@ async def test_a_night_that_cannot_be_built_is_recorded_as_failed(
     assert (run["id"], run["status"]) == (result.run_id, "failed")
     assert (await _requests(conn, night))[request_id]["status"] == "pending"
     assert await _allocated(conn) == []
+    # The worker leaves it alone for a while, then tries again.
+    now = _after_cutoff(night, settings)
+    assert await run_due_nights(pool, settings, now) == []
+    await conn.execute(
+        "UPDATE allocation_runs SET started_at = started_at - $1::interval,"
+        " finished_at = finished_at - $1::interval",
+        RETRY_AFTER_FAILURE + dt.timedelta(seconds=1),
+    )
+    [retried] = await run_due_nights(pool, settings, now)
+    assert retried.outcome == "failed"
+    assert await conn.fetchval("SELECT count(*) FROM allocation_runs") == 2
 
 
 async def test_nobody_is_refused_night_after_night_for_a_contested_space(

@@ -29,8 +29,10 @@ async def _with_pool(settings, work):
 @click.command()
 @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
 def relay(once: bool) -> None:
-    """Deliver the outbox to the district platform (until SIGTERM, or --once)."""
+    """Deliver the outbox to the district platform (until SIGTERM, or --once), and apply
+    the platform's suspensions as they begin and end."""
     from integrations.district.relay import relay_once, run_relay
+    from integrations.district.suspensions import housekeeping
 
     settings = _settings()
     if settings.district_url is None:
@@ -38,6 +40,7 @@ def relay(once: bool) -> None:
         return
 
     async def drain(pool) -> int:
+        click.echo(await housekeeping(pool, settings))
         total = 0
         while handled := await relay_once(pool, settings):
             total += handled

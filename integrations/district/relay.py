@@ -17,6 +17,7 @@ import datetime as dt
 import email.utils
 import logging
 import random
+import time
 
 import asyncpg
 import httpx
@@ -38,6 +39,7 @@ BACKOFF_CAP_S = 300.0
 RETRY_AFTER_CAP_S = 3600.0
 """A Retry-After further away than this is taken as this (a wrong clock, not a plan)."""
 CHANNEL = "parking_outbox"
+HOUSEKEEPING_S = 30.0
 _DEAD_STATUSES_RETRYABLE = (408, 425)  # timeouts the other side reports: retry
 
 
@@ -138,7 +140,11 @@ async def run_relay(
     client: DistrictClient | None = None,
 ) -> None:
     """Relay until ``stop`` is set: at once after each commit that queues messages (LISTEN
-    on the outbox trigger's channel), else every ``poll_s`` for retries that fall due."""
+    on the outbox trigger's channel), else every ``poll_s`` for retries that fall due;
+    the district housekeeping (suspensions, old inbound answers) every
+    ``HOUSEKEEPING_S``."""
+    from integrations.district.suspensions import housekeeping
+
     if settings.district_url is None:
         log.info("PARKING_DISTRICT_URL is unset: district sync is off, the relay does nothing")
         return
@@ -148,8 +154,15 @@ async def run_relay(
     await listener.add_listener(CHANNEL, lambda *_: wake.set())
     own_client = client is None
     client = client or DistrictClient.from_settings(settings)
+    chores_due = 0.0
     try:
         while not stop.is_set():
+            if time.monotonic() >= chores_due:
+                try:
+                    log.info("district housekeeping: %s", await housekeeping(pool, settings))
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("district housekeeping failed: %s", exc)
+                chores_due = time.monotonic() + HOUSEKEEPING_S
             wake.clear()  # before the batch, so a commit during it wakes the next one
             try:
                 handled = await relay_once(pool, settings, client)

@@ -23,7 +23,7 @@ from parking.reservations.model import Reservation
 from parking.reservations.service import cancel_by_operator
 from parking.settings import Settings
 
-__all__ = ["apply_suspensions", "suspend"]
+__all__ = ["apply_suspensions", "housekeeping", "suspend"]
 
 log = logging.getLogger(__name__)
 
@@ -142,3 +142,17 @@ async def apply_suspensions(
     """Suspend buildings whose suspension has begun and reopen those whose has ended."""
     async with pool.acquire() as conn, conn.transaction():
         return await _apply(conn, now or utc_now(), settings)
+
+
+async def housekeeping(
+    pool: asyncpg.Pool, settings: Settings, now: dt.datetime | None = None
+) -> str:
+    """The district sync's periodic chores: apply suspensions that began or ended, and
+    forget inbound answers past their 24 hours. What was done, for the log."""
+    from integrations.district.webhooks import purge_answers
+
+    now = now or utc_now()
+    applied = await apply_suspensions(pool, settings, now)
+    async with pool.acquire() as conn:
+        purged = await purge_answers(conn, now)
+    return f"suspension_steps={applied} purged_answers={purged}"

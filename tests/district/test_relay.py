@@ -302,3 +302,46 @@ async def test_sync_is_off_without_a_district_url(
     assert settings.district_url is None
     assert await relay_once(pool, settings) == 0
     assert await _statuses(conn) == {"pending": 1}
+
+
+async def test_the_relay_loop_is_woken_by_a_commit_not_by_its_poll(
+    conn: asyncpg.Connection,
+    pool: asyncpg.Pool,
+    district_settings: Settings,
+    sim: PlatformSimulator,
+) -> None:
+    from integrations.district.relay import run_relay
+
+    building = await make_building(conn)
+    place_id = await _place_id(conn, building.id)
+    stop = asyncio.Event()
+    # An hour between polls: only the NOTIFY of the outbox trigger can make it send.
+    loop = asyncio.create_task(run_relay(pool, district_settings, stop=stop, poll_s=3600))
+    try:
+        await asyncio.sleep(0.2)  # let it listen and find nothing
+        assert sim.state()["places"] == {}
+        async with conn.transaction():
+            await sync.emit_place(conn, building.id, TZ)
+        # A liveness bound (the test fails instead of hanging), not a speed assertion.
+        async with asyncio.timeout(30):
+            # The simulator lives in another thread: nothing to await but its state.
+            while place_id not in sim.state()["places"]:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await loop
+    assert await _statuses(conn) == {"delivered": 1}
+
+
+async def test_housekeeping_forgets_inbound_answers_after_24_hours(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, district_settings: Settings
+) -> None:
+    from integrations.district.suspensions import housekeeping
+
+    await conn.execute(
+        "INSERT INTO district_inbound (webhook_id, path, response_status, received_at) VALUES"
+        " ('old', '/x', 204, now() - interval '25 hours'),"
+        " ('young', '/x', 204, now() - interval '23 hours')"
+    )
+    assert await housekeeping(pool, district_settings) == "suspension_steps=0 purged_answers=1"
+    assert await conn.fetchval("SELECT array_agg(webhook_id) FROM district_inbound") == ["young"]

@@ -40,6 +40,8 @@ RETRY_AFTER_CAP_S = 3600.0
 """A Retry-After further away than this is taken as this (a wrong clock, not a plan)."""
 CHANNEL = "parking_outbox"
 HOUSEKEEPING_S = 30.0
+PARALLEL_BATCHES = 3
+"""Batches in flight at once while a backlog lasts (each holds a pool connection)."""
 _DEAD_STATUSES_RETRYABLE = (408, 425)  # timeouts the other side reports: retry
 
 
@@ -155,6 +157,7 @@ async def run_relay(
     own_client = client is None
     client = client or DistrictClient.from_settings(settings)
     chores_due = 0.0
+    parallel = 1
     try:
         while not stop.is_set():
             if time.monotonic() >= chores_due:
@@ -164,13 +167,21 @@ async def run_relay(
                     log.warning("district housekeeping failed: %s", exc)
                 chores_due = time.monotonic() + HOUSEKEEPING_S
             wake.clear()  # before the batch, so a commit during it wakes the next one
-            try:
-                handled = await relay_once(pool, settings, client)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("relay batch failed, retrying: %s", exc)
-                handled = 0
-            if handled >= BATCH:
+            # A backlog (the last round filled a batch) is sent by several batches at once;
+            # SKIP LOCKED gives each its own messages.
+            results = await asyncio.gather(
+                *(relay_once(pool, settings, client) for _ in range(parallel)),
+                return_exceptions=True,
+            )
+            for failed in (r for r in results if isinstance(r, BaseException)):
+                if not isinstance(failed, OSError | asyncpg.PostgresError | asyncpg.InterfaceError):
+                    raise failed
+                log.warning("relay batch failed, retrying: %s", failed)
+            handled = [r for r in results if isinstance(r, int)]
+            if any(n >= BATCH for n in handled):
+                parallel = PARALLEL_BATCHES
                 continue  # more may be due already
+            parallel = 1
             waiters = {asyncio.ensure_future(wake.wait()), asyncio.ensure_future(stop.wait())}
             _, pending = await asyncio.wait(
                 waiters, timeout=poll_s, return_when=asyncio.FIRST_COMPLETED

@@ -328,6 +328,9 @@ class _Server(ThreadingHTTPServer):
 def _handler_for(sim: PlatformSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out as two writes; with Nagle on, the body waits for the
+        # client's delayed ACK (~40 ms a request on keep-alive connections).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return

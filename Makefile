@@ -14,11 +14,26 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make run DISTRICT_SIM=1`: also the district platform simulator on :8100 and the relay,
+# with the api and relay pointed at it (a development secret).
+DISTRICT_SIM ?=
+DISTRICT_ENV := PARKING_DISTRICT_URL=http://127.0.0.1:8100 \
+	PARKING_DISTRICT_SECRET=whsec_bG9jYWwtZGlzdHJpY3Qtc2VjcmV0LWNoYW5nZS1tZSE=
+
 run: $(STAMP)
 	$(BIN)/parking migrate
 	$(BIN)/parking seed-demo
 	@echo "API:  http://127.0.0.1:8000/   docs: http://127.0.0.1:8000/schema   health: http://127.0.0.1:8000/health"
+ifeq ($(DISTRICT_SIM),1)
+	@echo "District simulator: http://127.0.0.1:8100/sim/state"
+	export $(DISTRICT_ENV); \
+	$(BIN)/parking district-sim --port 8100 & sim=$$!; \
+	$(BIN)/parking relay & relay=$$!; \
+	trap 'kill $$sim $$relay' EXIT; \
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000
+else
+	$(BIN)/parking serve --host 127.0.0.1 --port 8000
+endif
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -279,3 +279,65 @@ async def test_reconcile_requested_resends_the_places_state_at_higher_versions(
 
 async def test_operator_id_in_the_path_of_the_platform_is_ours(district_settings: Settings) -> None:
     assert district_settings.district_operator_id == OPERATOR
+
+
+async def test_duplicate_deliveries_from_the_platform_have_one_effect(
+    conn: asyncpg.Connection, sim, served: str
+) -> None:
+    building = await make_building(conn, spaces=2)
+    place_id = await _place(conn, building.id)
+    night = tomorrow()
+    sim.set_switches({"duplicate_fraction": 1.0})
+    made = sim.book(booking(place_id, random_plate(), at(night, 20), at(night, 23), "dp-dup"))
+    assert made["deliveries"] == 2 and made["statuses"] == [201, 201]
+    cancelled = sim.cancel("dp-dup", "duplicate test")
+    assert cancelled["statuses"] == [200, 200]
+    assert cancelled["body"]["status"] == "cancelled"
+    assert await _count(conn, "reservations") == 1
+    rows = await conn.fetch("SELECT payload FROM outbox WHERE entity_kind = 'reservation'")
+    assert [r["payload"]["status"] for r in rows] == ["confirmed", "cancelled"]
+
+
+async def test_dead_letters_are_shown_to_admins_and_replayed(
+    conn: asyncpg.Connection, district_client: AsyncTestClient, district_settings: Settings
+) -> None:
+    from parking import sync
+    from tests.factories import make_user, token_headers
+
+    await sync.emit_payload(conn, "place", "b-broken", {"place_id": "b-broken"})
+    dead_id = await conn.fetchval(
+        "UPDATE outbox SET status = 'dead', last_error = '422 name missing' RETURNING id"
+    )
+    admin = await make_user(conn, "admin")
+    headers = token_headers(district_settings, admin.id, "admin")
+    listed = await district_client.get("/admin/district/outbox", headers=headers)
+    assert listed.status_code == 200
+    [entry] = listed.json()
+    assert entry["id"] == dead_id and entry["last_error"] == "422 name missing"
+    assert entry["status"] == "dead" and entry["entity_key"] == "b-broken"
+    replayed = await district_client.post(
+        f"/admin/district/outbox/{dead_id}/replay", headers=headers
+    )
+    assert replayed.status_code == 200
+    assert replayed.json() == {
+        "id": dead_id, "result": "replayed", "entity_kind": "place", "entity_key": "b-broken",
+        "version": 2,
+    }  # fmt: skip
+    assert (await district_client.get("/admin/district/outbox", headers=headers)).json() == []
+    again = await district_client.post(f"/admin/district/outbox/{dead_id}/replay", headers=headers)
+    assert_problem(again, 409, "not-dead")
+
+
+async def test_a_dead_letter_a_newer_message_replaces_is_retired_not_resent(
+    conn: asyncpg.Connection,
+) -> None:
+    from integrations.district.outbox import replay
+    from parking import sync
+
+    await sync.emit_payload(conn, "place", "b-1", {"place_id": "b-1", "name": "old"})
+    dead_id = await conn.fetchval("UPDATE outbox SET status = 'dead' RETURNING id")
+    await sync.emit_payload(conn, "place", "b-1", {"place_id": "b-1", "name": "new"})
+    result = await replay(conn, dead_id)
+    assert (result.result, result.version) == ("retired", 2)
+    rows = await conn.fetch("SELECT version, status FROM outbox ORDER BY id")
+    assert [tuple(r) for r in rows] == [(1, "superseded"), (2, "pending")]

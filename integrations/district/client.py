@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -53,6 +54,9 @@ class DistrictClient:
     ) -> None:
         self.operator_id = operator_id
         self._keys = parse_secrets(secret)
+        # Requests beyond the connection limit wait here, not in httpx's pool, whose wait
+        # would count against the timeout and fail messages the platform never saw.
+        self._slots = asyncio.Semaphore(max_connections)
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             timeout=timeout,
@@ -79,11 +83,13 @@ class DistrictClient:
         await self._http.aclose()
 
     async def _send(self, method: str, path: str, body: bytes, webhook_id: str) -> httpx.Response:
-        signed = signed_headers(self._keys, webhook_id, int(time.time()), body)
-        headers = signed.as_dict(self.operator_id)
-        if body:
-            headers["content-type"] = "application/json"
-        return await self._http.request(method, path, content=body, headers=headers)
+        async with self._slots:
+            # Signed when it goes out, so a wait for a slot never ages the timestamp.
+            signed = signed_headers(self._keys, webhook_id, int(time.time()), body)
+            headers = signed.as_dict(self.operator_id)
+            if body:
+                headers["content-type"] = "application/json"
+            return await self._http.request(method, path, content=body, headers=headers)
 
     async def put(self, path: str, payload: Any, webhook_id: str) -> httpx.Response:
         """One attempt of a message; the same ``webhook_id`` on every retry of it."""

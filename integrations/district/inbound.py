@@ -48,7 +48,7 @@ FROM reservations r JOIN buildings b ON b.id = r.building_id
 WHERE r.platform_reservation_id = $1
 """
 # KEY SHARE, as a local booking takes it: a suspension (FOR UPDATE) and this booking
-# are ordered; the plan's columns come along.
+# are ordered.
 _BUILDING = """
 SELECT id, name, status FROM buildings WHERE district_place_id = $1 FOR KEY SHARE
 """

@@ -152,6 +152,18 @@ def _from_calendar_missing(request: Request, exc: CalendarMissing) -> Response:
     return _respond(request, Problem(409, "calendar-missing", detail, extra={"year": exc.year}))
 
 
+def _from_data_error(request: Request, exc: asyncpg.DataError) -> Response:
+    # asyncpg refuses, before sending, a parameter PostgreSQL cannot hold (an id or offset
+    # past bigint): the request's value is out of range, not the server broken. Any other
+    # data exception (division by zero, a bad cast in our SQL) is a bug: a 500.
+    if str(exc).startswith("invalid input for query argument"):
+        return _respond(
+            request,
+            Problem(422, "validation-error", "A value in the request is out of range."),
+        )
+    return _from_crash(request, exc)
+
+
 def _from_database_unavailable(request: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", type(exc).__name__)
     problem = Problem(
@@ -192,6 +204,7 @@ def exception_handlers() -> dict[type[Exception] | int, Any]:
         HTTPException: _from_http_exception,
         asyncpg.IntegrityConstraintViolationError: _from_integrity_error,
         CalendarMissing: _from_calendar_missing,
+        asyncpg.DataError: _from_data_error,
         Exception: _from_crash,
     }
     for exc_type in _DATABASE_UNAVAILABLE:

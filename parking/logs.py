@@ -42,8 +42,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _PLATE = re.compile(
     rf"[{PROVINCES}][A-Za-zＡ-Ｚａ-ｚ][\s·•.\-]?[0-9A-Za-zＡ-Ｚａ-ｚ０-９]{{4,5}}[0-9A-Za-z挂学警港澳]"
 )
-# A mainland mobile number, optionally with +86, not part of a longer run of digits.
-_PHONE = re.compile(r"(?<![0-9])(?:\+?86[\s-]?)?1[3-9][0-9]{9}(?![0-9])")
+# A mainland mobile number, optionally with +86, not inside a longer word of letters and
+# digits (a request id or a hash that happens to hold eleven such digits stays whole).
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[\s-]?)?1[3-9][0-9]{9}(?![0-9A-Za-z])")
 
 # Attributes of every LogRecord; anything else on a record came from ``extra=``.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

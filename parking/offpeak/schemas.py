@@ -76,6 +76,10 @@ class OffPeakRule(NewOffPeakRule):
     created_at: dt.datetime
 
 
+_BLACKOUT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_BLACKOUT_LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 class NewBlackout(BaseModel):
     """A period in which the building needs its spaces back (an event, works)."""
 
@@ -94,6 +98,10 @@ class NewBlackout(BaseModel):
     def _order(self) -> NewBlackout:
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        # The nights a blackout touches are local dates around it: a period at the ends of
+        # the calendar (year 1, year 9999) has none that can be computed.
+        if self.start < _BLACKOUT_EARLIEST or self.end > _BLACKOUT_LATEST:
+            raise ValueError("a blackout must lie between the years 2000 and 2100")
         return self
 
 

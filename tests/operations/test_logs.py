@@ -57,10 +57,9 @@ def test_plates_and_phones_are_masked_in_message_arguments_extras_and_tracebacks
 
 def test_numbers_that_are_not_phones_are_left_alone() -> None:
     logger, stream = _logger("tests.operations.numbers", JsonFormatter())
-    logger.info("booking 12345678901 took 138 ms; order 2013800138000")
-    assert json.loads(stream.getvalue())["message"] == (
-        "booking 12345678901 took 138 ms; order 2013800138000"
-    )
+    text = "booking 12345678901 took 138 ms; order 2013800138000; request 1f15113800138000ab"
+    logger.info(text)
+    assert json.loads(stream.getvalue())["message"] == text
 
 
 def test_a_record_carries_the_current_request_id_in_both_formats() -> None:

@@ -64,7 +64,8 @@ WHERE name = $1
 
 _HEARTBEAT_S = 5.0
 _LOCK_RETRY_S = 1.0  # a job another worker holds: look again this soon
-_RELAY_MAX_BATCHES = 50  # one run drains at most this many batches, then yields its turn
+_RELAY_MAX_BATCHES = 50
+_HOUSEKEEPING_INTERVAL_S = 30.0  # one run drains at most this many batches, then yields its turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,9 @@ def _allocation_job(run_due_nights: Callable[..., Awaitable[list[Any]]]) -> JobR
 
 def _reconcile_job(reconcile: Callable[..., Awaitable[Any]]) -> JobRun:
     async def run(pool: asyncpg.Pool, settings: Settings) -> str:
-        return str(await reconcile(pool, settings))
+        report = await reconcile(pool, settings)
+        lines = getattr(report, "lines", None)
+        return "; ".join(lines()) if callable(lines) else str(report)
 
     return run
 
@@ -148,6 +151,10 @@ def default_jobs(settings: Settings) -> list[Job]:
             jobs.append(
                 Job("reconcile", settings.worker_reconcile_interval_s, _reconcile_job(reconcile))
             )
+        housekeeping = _optional("integrations.district.suspensions", "housekeeping")
+        if housekeeping is not None:
+            # Suspensions begin and end on time only if something runs this.
+            jobs.append(Job("district-housekeeping", _HOUSEKEEPING_INTERVAL_S, housekeeping))
     return jobs
 
 

@@ -52,3 +52,24 @@ def test_api_reaches_database_and_redis_by_service_name() -> None:
     env = _compose()["services"]["api"]["environment"]
     assert "@postgres:5432/" in env["PARKING_DATABASE_URL"]
     assert env["PARKING_REDIS_URL"].startswith("redis://redis:")
+
+
+def test_the_worker_runs_the_jobs_and_its_healthcheck_reads_its_heartbeat() -> None:
+    services = _compose()["services"]
+    worker = services["worker"]
+    assert worker["command"][:3] == ["parking", "worker", "--heartbeat"]
+    heartbeat = worker["command"][3]
+    assert f"'{heartbeat}'" in worker["healthcheck"]["test"][-1]
+    assert worker["environment"] == services["api"]["environment"]
+    assert worker["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert worker["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_the_district_simulator_listens_where_the_service_sends() -> None:
+    services = _compose()["services"]
+    sim = services["district-sim"]["command"]
+    assert sim[:2] == ["parking", "district-sim"]
+    port = sim[sim.index("--port") + 1]
+    district_url = services["worker"]["environment"]["PARKING_DISTRICT_URL"]
+    assert district_url == f"http://district-sim:{port}"
+    assert "healthcheck" in services["district-sim"]

@@ -96,10 +96,11 @@ def start_api(db_dsn: str, workdir: Path, **settings: str) -> Process:
     return Process(proc, log, f"http://127.0.0.1:{port}")
 
 
-def start_worker(db_dsn: str, workdir: Path, name: str, **settings: str) -> Process:
+def start_worker(db_dsn: str, workdir: Path, name: str, *args: str, **settings: str) -> Process:
+    """``parking worker ARGS``; ``settings`` are PARKING_ variables without prefix."""
     log = workdir / f"worker-{name}.log"
     extra = {f"PARKING_{k.upper()}": v for k, v in settings.items()}
-    return Process(_parking(["worker"], _environment(db_dsn, extra), workdir, log), log)
+    return Process(_parking(["worker", *args], _environment(db_dsn, extra), workdir, log), log)
 
 
 def start_redis(workdir: Path) -> tuple[subprocess.Popen, str]:

@@ -8,15 +8,19 @@ import asyncio
 import datetime as dt
 import itertools
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
 
 from parking.clock import utc_now
 from parking.db import create_pool
 from parking.settings import Settings
 from parking.worker import Job, default_jobs, run_job_if_due
+from tests.conftest import REPO_ROOT
 from tests.factories import at, insert_reservation, make_building, night_in, random_plate
 from tests.operations.support import start_worker, stop, wait_for
 
@@ -160,7 +164,32 @@ async def test_a_failing_job_is_recorded_and_tried_again_at_its_next_turn(
 def test_the_job_table_has_the_sync_jobs_only_when_the_platform_is_configured(
     settings: Settings,
 ) -> None:
-    names = {job.name for job in default_jobs(settings)}
-    assert "sweeps" in names and "outbox-relay" not in names
+    assert {job.name for job in default_jobs(settings)} == {"sweeps", "night-allocation"}
     with_platform = settings.model_copy(update={"district_url": "http://127.0.0.1:9"})
-    assert "outbox-relay" in {job.name for job in default_jobs(with_platform)}
+    assert {job.name for job in default_jobs(with_platform)} == {
+        "sweeps",
+        "night-allocation",
+        "outbox-relay",
+        "reconcile",
+        "district-housekeeping",
+    }
+
+
+async def test_the_compose_healthcheck_passes_while_the_worker_beats(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+    check = compose["services"]["worker"]["healthcheck"]["test"]
+    heartbeat = tmp_path / "worker.heartbeat"
+    code = check[-1].replace("/tmp/parking-worker.heartbeat", str(heartbeat))
+
+    def healthy() -> bool:
+        return subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+    assert not healthy()  # no heartbeat yet
+    worker = start_worker(db_dsn, tmp_path, "beating", "--heartbeat", str(heartbeat))
+    try:
+        await wait_for(heartbeat.exists, "the first heartbeat", 60)
+        assert healthy()
+    finally:
+        assert stop(worker.proc) == 0

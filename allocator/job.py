@@ -428,13 +428,14 @@ async def run_night(
         run_id = await _record_failure(pool, night, solver, started, error)
         return NightRun(night=night, outcome="failed", run_id=run_id, error=error)
     log.info(
-        "night %s: run %s %s, %d of %d requests served (weight %d, bound %d), "
-        "build %d ms, solve %d ms, write %d ms",
+        "night %s: run %s %s, %d of %d requests served (%d refused before solving; "
+        "weight %d, bound %d), build %d ms, solve %d ms, write %d ms",
         night,
         run_id,
         record.status,
         record.served,
         record.requests,
+        len(built.excluded),
         solution.objective.served_weight,
         solution.bound.served_weight,
         record.build_ms,

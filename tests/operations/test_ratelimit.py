@@ -144,3 +144,20 @@ async def test_without_a_reachable_redis_bookings_go_on_and_are_counted_in_proce
     assert [a.status_code for a in answers] == [201, 201, 429]
     assert [a.headers["ratelimit-remaining"] for a in answers] == ["1", "0", "0"]
     assert all(re.fullmatch(r"\d+", a.headers["ratelimit-reset"]) for a in answers)
+
+
+async def test_the_district_platforms_calls_are_limited_per_client_address(
+    settings: Settings,
+) -> None:
+    app = create_app(_limited(settings, rate_limit_district=3))
+    async with AsyncTestClient(app=app) as client:
+        answers = [
+            await client.post("/integrations/district/events", content=b"{}") for _ in range(4)
+        ]
+        cancel = await client.post("/integrations/district/reservations/p-1/cancel", content=b"{}")
+    # Unsigned calls are refused by the signature check, yet still counted: the limit
+    # protects that check too.
+    assert [a.status_code for a in answers[:3]] == [401, 401, 401]
+    assert [a.headers["ratelimit-remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert_problem(answers[3], 429, "rate-limited")
+    assert_problem(cancel, 429, "rate-limited")

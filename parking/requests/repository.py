@@ -17,6 +17,7 @@ __all__ = [
     "insert_request",
     "list_for_user",
     "request_from_row",
+    "sharing_buildings",
     "withdraw",
 ]
 
@@ -48,6 +49,10 @@ SELECT {COLUMNS} FROM allocation_requests
 WHERE user_id = $1 AND ($2::date IS NULL OR night = $2)
 ORDER BY night DESC, id DESC
 LIMIT $3 OFFSET $4
+"""
+# Uses spaces_building_shared.
+_SHARING = """
+SELECT DISTINCT building_id FROM spaces WHERE shared AND building_id = ANY($1::bigint[])
 """
 _WITHDRAW = f"""
 UPDATE allocation_requests SET status = 'withdrawn', decided_at = $2
@@ -120,3 +125,8 @@ async def withdraw(
     """The request withdrawn at ``at``, or None when it was no longer pending."""
     row = await conn.fetchrow(_WITHDRAW, request_id, at)
     return request_from_row(row) if row else None
+
+
+async def sharing_buildings(conn: asyncpg.Connection, building_ids: list[int]) -> set[int]:
+    """Those of the buildings that have at least one shared space."""
+    return {r["building_id"] for r in await conn.fetch(_SHARING, building_ids)}

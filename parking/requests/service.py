@@ -79,14 +79,16 @@ async def _shared_in_reach(
 ) -> Window | None:
     """The part of the night that every building within reach shares: from the latest start
     to the earliest end of each one's longest window that starts on the night's date (the
-    windows the allocation offers). None when none in reach shares, or they share no time."""
+    windows the allocation offers). Buildings in reach are the active ones with a shared
+    space. None when none in reach shares, or they share no time."""
     lat, lon = home
     south, west, north, east = bounding_box(lat, lon, max_walk_m)
-    reach = [
+    near = [
         b.id
         for b in await candidates_in_box(conn, south, west, north, east)
         if haversine_m(lat, lon, b.lat, b.lon) <= max_walk_m
     ]
+    reach = await repository.sharing_buildings(conn, near) if near else set()
     longest: list[Window] = []
     for (_building, _night), windows in (
         await load_window_results(conn, reach, [night], tz)

@@ -54,13 +54,14 @@ async def test_a_request_is_pending_with_the_shared_window_by_default(
     night = night_in(2)
     await make_building(conn, spaces=1, start=dt.time(19), end=dt.time(7))
     await make_building(conn, spaces=1, start=dt.time(20), end=dt.time(8))
+    await make_building(conn, spaces=0, start=dt.time(22), end=dt.time(5))  # shares no space
     resident = await make_resident(conn)
 
     response = await _submit(client, resident, night, needs=["ev", "ev"], max_walk_m=900)
 
     assert response.status_code == 201, response.text
     body = response.json()
-    # Both buildings are within reach: the default stay is what both share.
+    # The sharing buildings are within reach: the default stay is what both share.
     assert dt.datetime.fromisoformat(body["arrive"]) == at(night, 20)
     assert dt.datetime.fromisoformat(body["depart"]) == at(night, 7)
     assert body["arrive"].endswith("+08:00")

@@ -20,7 +20,13 @@ Outage: the platform is down (connections dropped) while ``--backlog`` messages 
 queued and the relay keeps trying; then it comes back. Printed: the time from its return
 until every message is accepted (the relay's capped backoff with full jitter decides it).
 
+Inbound: ``--bookings`` platform bookings, one at a time, sent by the simulator to an
+api process (signed, as the platform sends them), timed by this driver around the
+simulator's call (simulator, api and database included). The protocol asks for an
+answer within 2 s. Baseline: ``GET /health`` on the same api.
+
     .venv/bin/python bench/sync.py [--places 50] [--rate 20] [--seconds 20] [--backlog 10000]
+                                   [--bookings 200]
 
 The database server is ``PARKING_BENCH_POSTGRES`` (default
 postgresql://postgres@127.0.0.1:5432/postgres).
@@ -31,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import datetime as dt
 import os
 import socket
 import statistics
@@ -38,10 +45,11 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 
 import httpx
-from common import ROOT, SHANGHAI, bench_database, quantile
+from common import ROOT, SHANGHAI, bench_database, quantile, running_api
 
 from integrations.district.signing import parse_secrets, signed_headers
 from parking import sync
@@ -51,6 +59,14 @@ from parking.migrate import prepare_database
 OPERATOR = "op-bench"
 SECRET = "whsec_" + base64.b64encode(b"bench-district-secret-0123456789").decode()
 
+_SPACES = """
+INSERT INTO spaces (building_id, label)
+SELECT b.id, 'B1-' || n FROM buildings b CROSS JOIN generate_series(1, $1) AS n
+"""
+_WINDOWS = """
+INSERT INTO off_peak_rules (building_id, start_time, end_time, valid_from)
+SELECT id, '19:00', '07:00', '2020-01-01' FROM buildings
+"""
 _RENAME = "UPDATE buildings SET name = $2 WHERE id = $1"
 _VERSION = "SELECT version FROM entity_versions WHERE entity_kind = 'place' AND entity_key = $1"
 # Distinct reservations, so none supersedes another: the worst case for a backlog.
@@ -224,6 +240,41 @@ async def _outage(conn, http, env: dict[str, str], backlog: int, down_s: float) 
     )
 
 
+async def _inbound(http: httpx.AsyncClient, api_url: str, places, count: int) -> None:
+    night = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
+    start = dt.datetime.combine(night, dt.time(20), tzinfo=SHANGHAI)
+    end = dt.datetime.combine(night, dt.time(23), tzinfo=SHANGHAI)
+    latencies, statuses = [], Counter()
+    for n in range(count):
+        _, place_id = places[n % len(places)]
+        body = {
+            "platform_reservation_id": f"dp-bench-{uuid.uuid4().hex[:12]}",
+            "place_id": place_id,
+            "plate": f"粤B{n:05d}",
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+        }
+        started = time.perf_counter()
+        answer = (await http.post("/sim/book", json=body)).json()
+        latencies.append((time.perf_counter() - started) * 1000)
+        statuses[answer["status"]] += 1
+    print(
+        f"inbound    n={count}  p50 {statistics.median(latencies):7.1f} ms"
+        f"  p99 {quantile(latencies, 0.99):7.1f} ms  max {max(latencies):7.1f} ms"
+        f"  answers {dict(statuses)}"
+    )
+    health = []
+    async with httpx.AsyncClient(base_url=api_url) as api:
+        for _ in range(count):
+            started = time.perf_counter()
+            (await api.get("/health")).raise_for_status()
+            health.append((time.perf_counter() - started) * 1000)
+    print(
+        f"health     n={count}  p50 {statistics.median(health):7.1f} ms"
+        f"  p99 {quantile(health, 0.99):7.1f} ms  (baseline: GET /health on the same api)"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--places", type=int, default=50)
@@ -231,6 +282,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--down", type=float, default=15, help="outage length in seconds")
+    parser.add_argument("--bookings", type=int, default=200)
     args = parser.parse_args()
     async with bench_database("sync") as dsn:
         conn = await connect(dsn)
@@ -246,19 +298,27 @@ async def main() -> None:
                     f"Place {i}",
                 )
                 places.append((building_id, place_id))
+            await conn.execute(_SPACES, 5)
+            await conn.execute(_WINDOWS)
             port = _free_port()
             sim_url = f"http://127.0.0.1:{port}"
             env = _env(dsn, sim_url)
-            sim_args = ["district-sim", "--port", str(port), "--secret", SECRET]
-            with _process([*sim_args, "--operator", OPERATOR], env):
+            api_env = {k: v for k, v in env.items() if k.startswith("PARKING_DISTRICT")}
+            async with running_api(dsn, workers=1, pool_size=8, env=api_env) as api_url:
+                sim_args = ["district-sim", "--port", str(port), "--secret", SECRET]
+                sim_args += ["--operator", OPERATOR, "--operator-url", api_url]
                 limits = httpx.Limits(max_connections=64)
-                async with httpx.AsyncClient(base_url=sim_url, limits=limits, timeout=30) as http:
-                    await _wait_sim(http)
-                    with _process(["relay"], env):
-                        await asyncio.sleep(2)  # the relay is listening
-                        await _lag(conn, http, places, args.rate, args.seconds)
-                    await _catch_up(conn, http, env, args.backlog)
-                    await _outage(conn, http, env, args.backlog, args.down)
+                with _process(sim_args, env):
+                    async with httpx.AsyncClient(
+                        base_url=sim_url, limits=limits, timeout=30
+                    ) as http:
+                        await _wait_sim(http)
+                        with _process(["relay"], env):
+                            await asyncio.sleep(2)  # the relay is listening
+                            await _lag(conn, http, places, args.rate, args.seconds)
+                            await _inbound(http, api_url, places, args.bookings)
+                        await _catch_up(conn, http, env, args.backlog)
+                        await _outage(conn, http, env, args.backlog, args.down)
         finally:
             await conn.close()
 

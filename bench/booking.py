@@ -55,10 +55,15 @@ INSERT INTO users (email, password_hash, role) VALUES ('manager@bench.example.co
 RETURNING id
 """
 _BUILDINGS = """
-INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, flat_fee_fen)
-SELECT 'bench-' || n, $1, 'Bench building ' || n,
-       22.5655 + (n % 40) * 0.001, 114.1287 + (n / 40) * 0.001, 1000
-FROM generate_series(1, $2) AS n
+WITH b AS (
+    INSERT INTO buildings (district_place_id, manager_id, name, lat, lon)
+    SELECT 'bench-' || n, $1, 'Bench building ' || n,
+           22.5655 + (n % 40) * 0.001, 114.1287 + (n / 40) * 0.001
+    FROM generate_series(1, $2) AS n
+    RETURNING id
+)
+INSERT INTO price_plans (building_id, version, mode, per_use_fee_fen, effective_from)
+SELECT id, 1, 'per_use', 1000, '2000-01-01' FROM b
 """
 _SPACES = """
 INSERT INTO spaces (building_id, label, features)
@@ -98,7 +103,7 @@ INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_i
                           stay, status, source, fee_fen)
 VALUES ('booking', $1, $2, $3, $4, $5, $6, tstzrange($7, $8), 'confirmed', 'app', 1000)
 """
-_RESET = "TRUNCATE reservations, gate_sessions, outbox, entity_versions, idempotency_keys"
+_RESET = "TRUNCATE charges, reservations, gate_sessions, outbox, entity_versions, idempotency_keys"
 
 
 class Attempt:

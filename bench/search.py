@@ -53,9 +53,17 @@ PASSWORD = "bench-password-123"
 RADIUS_M = 800
 
 _BUILDINGS = """
-INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon, flat_fee_fen)
-SELECT 'bench-' || n, $1, 'Bench building ' || n, 'Bench road ' || n, lat, lon, fee
-FROM unnest($2::float8[], $3::float8[], $4::bigint[]) WITH ORDINALITY AS t (lat, lon, fee, n)
+WITH t AS (
+    SELECT * FROM unnest($2::float8[], $3::float8[], $4::bigint[])
+                  WITH ORDINALITY AS t (lat, lon, fee, n)
+), b AS (
+    INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
+    SELECT 'bench-' || n, $1, 'Bench building ' || n, 'Bench road ' || n, lat, lon FROM t
+    RETURNING id, district_place_id
+)
+INSERT INTO price_plans (building_id, version, mode, per_use_fee_fen, effective_from)
+SELECT b.id, 1, 'per_use', t.fee, '2000-01-01'
+FROM b JOIN t ON b.district_place_id = 'bench-' || t.n
 """
 # Per building: 10 % EV, 3 % large (about), 5 % kept private (not shared).
 _SPACES = """

@@ -212,17 +212,20 @@ def sweep(now_text: str | None) -> None:
     click.echo(f"expired holds: {counts.expired_holds}")
     click.echo(f"no-shows: {counts.no_shows}")
     click.echo(f"purged idempotency keys: {counts.purged_idempotency_keys}")
+    click.echo(f"rates announced: {counts.rates_announced}")
 
 
 def _add_package_commands() -> None:
     # Each package owns its commands; the ``parking`` group only gathers them.
     from allocator.cli import allocate, allocate_file
     from integrations.district.cli import district_sim, outbox, reconcile, relay
+    from pricing.cli import advise
 
     cli.add_command(allocate_file)
     cli.add_command(allocate)
     for command in (relay, outbox, reconcile, district_sim):
         cli.add_command(command)
+    cli.add_command(advise)
 
 
 _add_package_commands()

@@ -1,52 +1,42 @@
 """The price plan of a building for a night, as ``pricing`` needs it.
 
-Until price plans are stored as versions, a building's plan is built from its
-interim columns: ``flat_fee_fen`` (per use) and ``monthly_pass_fen`` (when set,
-the building is in monthly mode and sells passes). Callers only see
-``PricePlan`` values, so stored versions can replace this without touching them.
+Plans are stored as immutable versions (``price_plans``, ``pricing.repository``); the
+version in force on a night is ``pricing.plan_in_force`` over them, the one rule for
+search, booking, passes and charges alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from typing import Any
 
 import asyncpg
 
 from parking.errors import Problem
-from pricing.plans import PlanMode, PricePlan, plan_in_force
+from pricing import repository
+from pricing.plans import NoPlanInForce, PricePlan, plan_in_force
 
-__all__ = ["plan_for_night", "plans_by_building", "plans_from_columns", "plans_of"]
-
-_GET_MANY = "SELECT id, flat_fee_fen, monthly_pass_fen FROM buildings WHERE id = ANY($1::bigint[])"
+__all__ = [
+    "plan_for_night",
+    "plans_by_building",
+    "plans_from_json",
+    "plans_in_force",
+    "plans_of",
+]
 
 
 async def plans_by_building(
     conn: asyncpg.Connection, building_ids: Collection[int]
 ) -> dict[int, list[PricePlan]]:
     """Every plan version of each building, oldest first, in one query; unknown ids are absent."""
-    return {
-        row["id"]: plans_from_columns(row["id"], row["flat_fee_fen"], row["monthly_pass_fen"])
-        for row in await conn.fetch(_GET_MANY, list(building_ids))
-    }
+    return await repository.plans_by_building(conn, building_ids)
 
 
-def plans_from_columns(
-    building_id: int, flat_fee_fen: int | None, monthly_pass_fen: int | None
-) -> list[PricePlan]:
-    """The plan versions of a building from its columns, for a caller that read the row
-    already (a booking, which locks it)."""
-    monthly = monthly_pass_fen is not None
-    return [
-        PricePlan(
-            building_id=building_id,
-            version=1,
-            mode=PlanMode.MONTHLY if monthly else PlanMode.PER_USE,
-            per_use_fee_fen=flat_fee_fen,
-            monthly_fee_fen=monthly_pass_fen,
-            effective_from=dt.date(2000, 1, 1),
-        )
-    ]
+def plans_from_json(values: list[dict[str, Any]]) -> list[PricePlan]:
+    """The versions of a building read along with it (``pricing.repository.PLANS_JSON``),
+    for a caller that reads the row anyway (a booking, which locks it)."""
+    return [repository.plan_from_json(value) for value in values]
 
 
 async def plans_of(conn: asyncpg.Connection, building_id: int) -> list[PricePlan]:
@@ -60,3 +50,17 @@ async def plans_of(conn: asyncpg.Connection, building_id: int) -> list[PricePlan
 async def plan_for_night(conn: asyncpg.Connection, building_id: int, night: dt.date) -> PricePlan:
     """The plan in force on ``night``."""
     return plan_in_force(await plans_of(conn, building_id), night)
+
+
+async def plans_in_force(
+    conn: asyncpg.Connection, building_ids: Collection[int], night: dt.date
+) -> dict[int, PricePlan]:
+    """The plan in force on ``night`` of each building, in one query; buildings with none
+    that night are absent."""
+    in_force: dict[int, PricePlan] = {}
+    for building_id, plans in (await plans_by_building(conn, building_ids)).items():
+        try:
+            in_force[building_id] = plan_in_force(plans, night)
+        except NoPlanInForce:
+            continue
+    return in_force

@@ -1,6 +1,7 @@
-"""Periodic sweeps: expire stale holds, mark bookings nobody arrived for as no-shows,
-purge old Idempotency-Keys. Safe to run from several workers at once: each row is
-changed by exactly one of them, in small transactions of their own."""
+"""Periodic sweeps: expire stale holds, mark bookings nobody arrived for as no-shows
+(charging the no-show fee, in ``transition``), send the Rates of plan versions that took
+effect, purge old Idempotency-Keys. Safe to run from several workers at once: each row
+is changed by exactly one of them, in small transactions of their own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from parking.idempotency import purge_expired_keys
 from parking.reservations.model import ReservationStatus
 from parking.reservations.states import transition
 from parking.settings import Settings
+from pricing.service import announce_rates
 
 __all__ = ["BATCH_SIZE", "SweepCounts", "expire_holds", "mark_no_shows", "run_sweeps"]
 
@@ -49,6 +51,8 @@ class SweepCounts:
     expired_holds: int
     no_shows: int
     purged_idempotency_keys: int
+    rates_announced: int = 0
+    """Buildings whose new plan version took effect and whose Rates were queued."""
 
 
 async def _sweep(
@@ -101,6 +105,12 @@ async def run_sweeps(conn: asyncpg.Connection, now: dt.datetime, settings: Setti
     """Every sweep once, as the worker runs them on its schedule."""
     expired = await expire_holds(conn, now, settings.tz)
     no_shows = await mark_no_shows(conn, now, settings.arrival_grace_minutes, settings.tz)
+    rates = await announce_rates(conn, now, settings.tz)
     async with conn.transaction():
         purged = await purge_expired_keys(conn, now, settings.idempotency_ttl_hours)
-    return SweepCounts(expired_holds=expired, no_shows=no_shows, purged_idempotency_keys=purged)
+    return SweepCounts(
+        expired_holds=expired,
+        no_shows=no_shows,
+        purged_idempotency_keys=purged,
+        rates_announced=rates,
+    )

@@ -3,7 +3,7 @@
 Each message carries the entity's next version (``entity_versions``); the row
 lock taken to bump it orders concurrent changes of one entity, so a higher
 version always describes a later state. Payloads follow
-shared/district-platform/PROTOCOL.md (Place, Availability, Reservation).
+shared/district-platform/PROTOCOL.md (Place, Rates, Availability, Reservation).
 """
 
 from __future__ import annotations
@@ -15,18 +15,21 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from parking.clock import utc_now
 from parking.occupancy import free_count_sql
 from parking.settings import Settings
 from parking.windows import Window, envelope, load_windows
 
 if TYPE_CHECKING:
     from parking.reservations.model import Reservation
+    from pricing.plans import PricePlan
 
 __all__ = [
     "availability_key",
     "emit_availability",
     "emit_payload",
     "emit_place",
+    "emit_rates",
     "emit_reservation",
     "horizon",
     "reservation_key",
@@ -66,6 +69,7 @@ FROM buildings b LEFT JOIN spaces s ON s.building_id = b.id
 WHERE b.id = $1
 GROUP BY b.id
 """
+_PLACE_ID = "SELECT district_place_id FROM buildings WHERE id = $1"
 _SENT_BEFORE = """
 SELECT EXISTS (SELECT 1 FROM entity_versions WHERE entity_kind = 'reservation' AND entity_key = $1)
 """
@@ -158,6 +162,32 @@ async def emit_place(conn: asyncpg.Connection, building_id: int, tz: ZoneInfo) -
         "status": row["status"],
     }
     await _write(conn, "place", [(row["district_place_id"], payload)])
+
+
+async def emit_rates(
+    conn: asyncpg.Connection, building_id: int, tz: ZoneInfo, plan: PricePlan | None = None
+) -> None:
+    """The place's Rates: ``plan``, else the version in force tonight (the platform holds
+    one price plan per place, its current one; a scheduled version is sent when it takes
+    effect). A building with no version in force sends nothing."""
+    if plan is None:
+        from parking.prices import plans_in_force  # prices reads pricing, which uses sync
+
+        today = utc_now().astimezone(tz).date()
+        plan = (await plans_in_force(conn, [building_id], today)).get(building_id)
+        if plan is None:
+            return
+    place_id = await conn.fetchval(_PLACE_ID, building_id)
+    payload = {
+        "place_id": place_id,
+        "mode": plan.mode.value,
+        "currency": "CNY",
+        "per_use_fee_fen": plan.per_use_fee_fen,
+        "monthly_fee_fen": plan.monthly_fee_fen,
+        "overstay_fen_per_hour": plan.overstay_fen_per_hour,
+        "effective_from": plan.effective_from_at(tz).isoformat(),
+    }
+    await _write(conn, "rates", [(place_id, payload)])
 
 
 async def emit_availability(

@@ -33,6 +33,7 @@ __all__ = [
     "User",
     "add_blackout",
     "add_building",
+    "add_plan",
     "add_space",
     "add_window",
     "at",
@@ -255,18 +256,24 @@ async def add_building(
     monthly_pass_fen: int | None = None,
     name: str | None = None,
 ) -> int:
-    """A building alone, without spaces or windows; returns its id."""
-    return await conn.fetchval(
-        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status,
-                                  flat_fee_fen, monthly_pass_fen)
-           VALUES ($1, $2, $3, 22.56, 114.13, $4, $5, $6) RETURNING id""",
+    """A building alone, without spaces or windows; returns its id. Its price plan is one
+    version in force since 2000: monthly when ``monthly_pass_fen`` is set, else per use."""
+    building_id = await conn.fetchval(
+        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status)
+           VALUES ($1, $2, $3, 22.56, 114.13, $4) RETURNING id""",
         f"b-{uuid.uuid4().hex[:10]}",
         manager_id,
         name or f"Building {next(_building_numbers)}",
         status,
-        fee_fen,
-        monthly_pass_fen,
     )
+    await add_plan(
+        conn,
+        building_id,
+        mode="per_use" if monthly_pass_fen is None else "monthly",
+        per_use_fee_fen=fee_fen,
+        monthly_fee_fen=monthly_pass_fen,
+    )
+    return building_id
 
 
 async def make_building(
@@ -503,4 +510,39 @@ async def insert_allocation_request(
         max_walk_m,
         max_price_fen,
         list(needs),
+    )
+
+
+async def add_plan(
+    conn: asyncpg.Connection,
+    building_id: int,
+    *,
+    mode: str = "per_use",
+    per_use_fee_fen: int | None = 1000,
+    monthly_fee_fen: int | None = None,
+    effective_from: dt.date = dt.date(2000, 1, 1),
+    version: int | None = None,
+    **terms: int,
+) -> int:
+    """A price plan version of the building (the next version unless given); its row id.
+
+    ``terms``: overstay_fen_per_hour, overstay_grace_minutes, no_show_fee_fen,
+    free_cancel_minutes, late_cancel_fee_fen (default 0).
+    """
+    columns = "".join(f", {name}" for name in terms)
+    values = "".join(f", ${i}" for i in range(7, 7 + len(terms)))
+    return await conn.fetchval(
+        f"""INSERT INTO price_plans (building_id, version, mode, per_use_fee_fen,
+                                     monthly_fee_fen, effective_from{columns})
+            VALUES ($1, coalesce($2, (SELECT coalesce(max(version), 0) + 1 FROM price_plans
+                                      WHERE building_id = $1)),
+                    $3, $4, $5, $6{values})
+            RETURNING id""",
+        building_id,
+        version,
+        mode,
+        per_use_fee_fen,
+        monthly_fee_fen,
+        effective_from,
+        *terms.values(),
     )

@@ -18,6 +18,7 @@ from parking.places.access import require_building
 from parking.plates import InvalidPlate, mask_plate, parse_plate
 from parking.reservations.states import transition
 from parking.security import AuthUser
+from pricing import ledger
 
 __all__ = [
     "FUTURE_TOLERANCE",
@@ -170,7 +171,8 @@ async def record_exit(
     now: dt.datetime,
     tz: ZoneInfo,
 ) -> GateSession:
-    """Close the car's open session; a checked-in reservation it used is completed."""
+    """Close the car's open session; a checked-in reservation it used is completed, and
+    an exit past its window's end (beyond the plan's grace) is charged overstay."""
     plate, at, current = await _locked_session(conn, building_id, raw_plate, at, now)
     if current is None:
         raise Problem(
@@ -186,7 +188,10 @@ async def record_exit(
             extra={"entered_at": current.entered_at.astimezone(tz).isoformat()},
         )
     if current.reservation_id is not None and current.reservation_status == "checked_in":
-        await transition(conn, current.reservation_id, "completed", at=at, tz=tz)
+        completed = await transition(conn, current.reservation_id, "completed", at=at, tz=tz)
+        await ledger.charge_overstay(
+            conn, session_id=current.id, reservation=completed, exit_at=at, tz=tz
+        )
     return _local(await repository.close_session(conn, current.id, at), tz)
 
 

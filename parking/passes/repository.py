@@ -31,8 +31,8 @@ _GET_BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1"
 _LOCK_PURCHASES = "SELECT pg_advisory_xact_lock(hashtextextended('pass:' || $1, 0))"
 
 _INSERT_PASS = """
-INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO passes (user_id, vehicle_id, plate, building_id, month, price_fen, plan_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING id
 """
 
@@ -122,9 +122,10 @@ async def insert_pass(
     building_id: int,
     month: dt.date,
     price_fen: int,
+    plan_id: int | None = None,
 ) -> int:
     return await conn.fetchval(
-        _INSERT_PASS, user_id, vehicle_id, plate, building_id, month, price_fen
+        _INSERT_PASS, user_id, vehicle_id, plate, building_id, month, price_fen, plan_id
     )
 
 

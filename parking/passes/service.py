@@ -24,6 +24,7 @@ from parking.residents.service import require_verified, vehicle_of
 from parking.security import AuthUser
 from parking.settings import Settings
 from parking.windows import Window, load_windows
+from pricing import ledger
 from pricing.plans import NotBookable, pass_plan
 from pricing.quote import pass_price
 
@@ -169,6 +170,7 @@ async def buy_pass(
                 building_id=building.id,
                 month=month,
                 price_fen=price,
+                plan_id=plan.plan_id,
             )
     except asyncpg.UniqueViolationError as exc:
         raise Problem(
@@ -225,6 +227,16 @@ async def buy_pass(
             extra={"nights": [n.isoformat() for n in full]},
         )
 
+    await ledger.charge_pass(
+        conn,
+        pass_id=pass_id,
+        user_id=user_id,
+        building_id=building.id,
+        amount_fen=price,
+        plan=plan,
+        month=month,
+        at=now,
+    )
     published = sorted(set(stays) & set(sync.horizon(today, settings)))
     if published:
         await sync.emit_availability(conn, building.id, published, tz)

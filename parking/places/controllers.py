@@ -42,13 +42,15 @@ class BuildingController(Controller):
     async def list_buildings(
         self, conn: DbConnection, request: AuthRequest, manager_id: FromQuery[int | None] = None
     ) -> list[Building]:
-        return await service.list_buildings(conn, request.user, manager_id)
+        tz = request.app.state.settings.tz
+        return await service.list_buildings(conn, request.user, manager_id, tz)
 
     @get("/{building_id:int}", summary="One building with its shared space and feature counts")
     async def get_building(
         self, building_id: FromPath[int], conn: DbConnection, request: AuthRequest
     ) -> Building:
-        return await service.get_building(conn, request.user, building_id)
+        tz = request.app.state.settings.tz
+        return await service.get_building(conn, request.user, building_id, tz)
 
     @patch("/{building_id:int}", summary="Change a building; status suspended stops new bookings")
     async def update_building(

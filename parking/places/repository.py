@@ -30,7 +30,7 @@ __all__ = [
 # A building with the counts its answers carry; one aggregate per building over its spaces.
 _BUILDING_SELECT = """
 SELECT b.id, b.district_place_id, b.manager_id, b.name, b.address, b.lat, b.lon, b.status,
-       b.flat_fee_fen, b.monthly_pass_fen, b.created_at, b.updated_at,
+       b.created_at, b.updated_at,
        s.spaces, s.shared_spaces, s.shared_ev, s.shared_large, s.shared_accessible
 FROM buildings b
 CROSS JOIN LATERAL (
@@ -45,16 +45,14 @@ CROSS JOIN LATERAL (
 _GET_BUILDING = _BUILDING_SELECT + "WHERE b.id = $1"
 _LIST_BUILDINGS = _BUILDING_SELECT + "WHERE ($1::bigint IS NULL OR b.manager_id = $1) ORDER BY b.id"
 _INSERT_BUILDING = """
-INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon,
-                       flat_fee_fen, monthly_pass_fen)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id
 """
 # The caller holds the row lock and passes every column, changed or not.
 _UPDATE_BUILDING = """
 UPDATE buildings
-SET name = $2, address = $3, lat = $4, lon = $5, status = $6, flat_fee_fen = $7,
-    monthly_pass_fen = $8, updated_at = now()
+SET name = $2, address = $3, lat = $4, lon = $5, status = $6, updated_at = now()
 WHERE id = $1
 """
 _IS_MANAGER = "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND role = 'manager')"
@@ -121,8 +119,6 @@ async def insert_building(
     address: str,
     lat: float,
     lon: float,
-    flat_fee_fen: int,
-    monthly_pass_fen: int | None,
 ) -> int:
     return await conn.fetchval(
         _INSERT_BUILDING,
@@ -132,8 +128,6 @@ async def insert_building(
         address,
         lat,
         lon,
-        flat_fee_fen,
-        monthly_pass_fen,
     )
 
 
@@ -156,8 +150,6 @@ async def update_building(conn: asyncpg.Connection, building: Building) -> None:
         building.lat,
         building.lon,
         building.status,
-        building.flat_fee_fen,
-        building.monthly_pass_fen,
     )
 
 

@@ -69,9 +69,13 @@ class NewBuilding(BaseModel):
         default=None,
         description="Admins: the manager account that runs it (required). Managers: omit.",
     )
-    flat_fee_fen: FeeFen = 1000
+    flat_fee_fen: FeeFen = Field(
+        default=1000, description="Per-use fee of the first price plan version."
+    )
     monthly_pass_fen: FeeFen | None = Field(
-        default=None, description="Fee of a monthly night pass; null: no passes are sold."
+        default=None,
+        description="Monthly pass fee; set: the first plan version is monthly and sells "
+        "passes. Later changes are new versions (POST /buildings/{id}/plans).",
     )
 
 
@@ -88,20 +92,16 @@ class BuildingPatch(BaseModel):
         default=None,
         description="suspended: no new bookings; existing reservations are kept.",
     )
-    flat_fee_fen: FeeFen | None = None
-    monthly_pass_fen: FeeFen | None = Field(
-        default=None, description="null stops selling passes (those sold run to their end)."
-    )
 
     @model_validator(mode="after")
     def _no_null_for_required(self) -> BuildingPatch:
-        for name in ("name", "address", "lat", "lon", "status", "flat_fee_fen"):
+        for name in ("name", "address", "lat", "lon", "status"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
 
     def changes(self) -> dict[str, object]:
-        """The fields the request sets, with their new values (null only for passes)."""
+        """The fields the request sets, with their new values."""
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
@@ -120,8 +120,16 @@ class Building(BaseModel):
     lat: float
     lon: float
     status: BuildingStatus
-    flat_fee_fen: int | None
-    monthly_pass_fen: int | None
+    flat_fee_fen: int | None = Field(
+        default=None, description="Per-use fee of the plan in force tonight (null: none)."
+    )
+    monthly_pass_fen: int | None = Field(
+        default=None,
+        description="Pass fee of the plan in force tonight when it is monthly (null: no passes).",
+    )
+    plan_version: int | None = Field(
+        default=None, description="The price plan version in force tonight."
+    )
     spaces: int = Field(description="All spaces, shared or not.")
     shared_spaces: int
     shared_features: FeatureCounts = Field(description="Shared spaces with each feature.")

@@ -202,7 +202,7 @@ async def search_places(
     plans = await plans_by_building(conn, [m.candidate.id for m in page])
     items = []
     for m in page:
-        price_fen = _price(plans[m.candidate.id], m, night, tz)
+        price_fen = _price(plans.get(m.candidate.id, []), m, night, tz)
         items.append(
             SearchItem(
                 building_id=m.candidate.id,

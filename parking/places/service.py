@@ -6,9 +6,11 @@ platform learns of exactly the changes that were committed.
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import asyncpg
 
-from parking import sync
+from parking import prices, sync
 from parking.clock import utc_now
 from parking.errors import Problem
 from parking.places import repository
@@ -23,6 +25,8 @@ from parking.places.schemas import (
 )
 from parking.security import AuthUser
 from parking.settings import Settings
+from pricing.plans import LOCAL_TZ, PlanMode
+from pricing.service import create_first_plan
 
 __all__ = [
     "create_building",
@@ -36,11 +40,35 @@ __all__ = [
 ]
 
 
-async def _building_or_404(conn: asyncpg.Connection, building_id: int) -> Building:
+async def _priced(
+    conn: asyncpg.Connection, buildings: list[Building], tz: ZoneInfo
+) -> list[Building]:
+    """The buildings with the fees of the plan version in force tonight."""
+    today = utc_now().astimezone(tz).date()
+    in_force = await prices.plans_in_force(conn, [b.id for b in buildings], today)
+    priced = []
+    for building in buildings:
+        plan = in_force.get(building.id)
+        if plan is not None:
+            monthly = plan.monthly_fee_fen if plan.mode is PlanMode.MONTHLY else None
+            building = building.model_copy(
+                update={
+                    "flat_fee_fen": plan.per_use_fee_fen,
+                    "monthly_pass_fen": monthly,
+                    "plan_version": plan.version,
+                }
+            )
+        priced.append(building)
+    return priced
+
+
+async def _building_or_404(
+    conn: asyncpg.Connection, building_id: int, tz: ZoneInfo = LOCAL_TZ
+) -> Building:
     building = await repository.get_building(conn, building_id)
     if building is None:  # require_building saw it in this transaction; kept for clarity
         raise Problem(404, "not-found", f"There is no building {building_id} you manage.")
-    return building
+    return (await _priced(conn, [building], tz))[0]
 
 
 async def _publish_spaces(conn: asyncpg.Connection, building_id: int, settings: Settings) -> None:
@@ -77,27 +105,37 @@ async def create_building(
         address=new.address,
         lat=new.lat,
         lon=new.lon,
-        flat_fee_fen=new.flat_fee_fen,
-        monthly_pass_fen=new.monthly_pass_fen,
     )
     await sync.emit_place(conn, building_id, settings.tz)
-    return await _building_or_404(conn, building_id)
+    # Its fees are the plan's version 1 (in force from tonight), which also queues Rates.
+    await create_first_plan(
+        conn,
+        building_id,
+        per_use_fee_fen=new.flat_fee_fen,
+        monthly_fee_fen=new.monthly_pass_fen,
+        created_by=user.id,
+        now=utc_now(),
+        tz=settings.tz,
+    )
+    return await _building_or_404(conn, building_id, settings.tz)
 
 
 async def list_buildings(
-    conn: asyncpg.Connection, user: AuthUser, manager_id: int | None
+    conn: asyncpg.Connection, user: AuthUser, manager_id: int | None, tz: ZoneInfo = LOCAL_TZ
 ) -> list[Building]:
     """A manager sees their own buildings; an admin all, or one manager's."""
     if user.role == "manager":
         if manager_id not in (None, user.id):
             return []  # another manager's buildings do not exist for this caller
         manager_id = user.id
-    return await repository.list_buildings(conn, manager_id)
+    return await _priced(conn, await repository.list_buildings(conn, manager_id), tz)
 
 
-async def get_building(conn: asyncpg.Connection, user: AuthUser, building_id: int) -> Building:
+async def get_building(
+    conn: asyncpg.Connection, user: AuthUser, building_id: int, tz: ZoneInfo = LOCAL_TZ
+) -> Building:
     await require_building(conn, user, building_id)
-    return await _building_or_404(conn, building_id)
+    return await _building_or_404(conn, building_id, tz)
 
 
 async def update_building(
@@ -109,7 +147,7 @@ async def update_building(
 ) -> Building:
     """Change the editable fields; suspending stops new bookings and keeps existing ones."""
     await require_building(conn, user, building_id, lock=True)
-    current = await _building_or_404(conn, building_id)
+    current = await _building_or_404(conn, building_id, settings.tz)
     changed = {k: v for k, v in patch.changes().items() if getattr(current, k) != v}
     if not changed:
         return current
@@ -119,7 +157,7 @@ async def update_building(
         # Suspended places offer nothing; the availability messages say so (and the reverse).
         today = utc_now().astimezone(settings.tz).date()
         await sync.emit_availability(conn, building_id, sync.horizon(today, settings), settings.tz)
-    return await _building_or_404(conn, building_id)
+    return await _building_or_404(conn, building_id, settings.tz)
 
 
 async def list_spaces(conn: asyncpg.Connection, user: AuthUser, building_id: int) -> list[Space]:

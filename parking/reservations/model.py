@@ -21,7 +21,7 @@ ReservationStatus = Literal[
 # Every column, with the stay split into its bounds; use in RETURNING clauses too.
 COLUMNS = """id, kind, pass_id, user_id, vehicle_id, plate, building_id, space_id, night,
     lower(stay) AS start, upper(stay) AS "end", status, hold_expires_at, source,
-    platform_reservation_id, fee_fen, created_at, updated_at, checked_in_at, ended_at"""
+    platform_reservation_id, fee_fen, created_at, updated_at, checked_in_at, ended_at, plan_id"""
 
 _GET = f"SELECT {COLUMNS} FROM reservations WHERE id = $1"
 # Changes of one reservation queue behind each other on its row.
@@ -49,6 +49,8 @@ class Reservation(BaseModel):
     updated_at: dt.datetime
     checked_in_at: dt.datetime | None
     ended_at: dt.datetime | None
+    plan_id: int | None = None
+    """The plan version that priced it; None: the plan in force on its night applies."""
 
 
 def reservation_from_row(row: asyncpg.Record) -> Reservation:

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from parking.reservations.model import COLUMNS, ReservationStatus
 from parking.reservations.schemas import ReservationView
+from pricing.plans import PricePlan
+from pricing.repository import PLANS_JSON
 
 __all__ = [
     "BookingBuilding",
@@ -32,10 +34,10 @@ __all__ = [
 # KEY SHARE: a suspension (which locks the row FOR UPDATE) waits for this booking to
 # commit and then cancels it, or this booking waits for the suspension and sees it.
 # It is the lock the reservation's foreign key takes anyway, so it costs nothing more.
-# The price columns come along, so the plan costs no round trip of its own.
-_BUILDING = """
-SELECT id, name, status, district_place_id, flat_fee_fen, monthly_pass_fen
-FROM buildings WHERE id = $1 FOR KEY SHARE
+# The plan versions come along, so the plan costs no round trip of its own.
+_BUILDING = f"""
+SELECT b.id, b.name, b.status, b.district_place_id, {PLANS_JSON.format(building="b.id")} AS plans
+FROM buildings b WHERE b.id = $1 FOR KEY SHARE OF b
 """
 
 _SPACE = "SELECT id, shared, features FROM spaces WHERE id = $1 AND building_id = $2"
@@ -48,8 +50,8 @@ _SPACE = "SELECT id, shared, features FROM spaces WHERE id = $1 AND building_id 
 _INSERT = f"""
 WITH r AS (
     INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_id, night,
-                              stay, status, hold_expires_at, source, fee_fen)
-    VALUES ('booking', $1, $2, $3, $4, $5, $6, tstzrange($7, $8), $9, $10, 'app', $11)
+                              stay, status, hold_expires_at, source, fee_fen, plan_id)
+    VALUES ('booking', $1, $2, $3, $4, $5, $6, tstzrange($7, $8), $9, $10, 'app', $11, $13)
     ON CONFLICT DO NOTHING
     RETURNING *
 )
@@ -107,8 +109,8 @@ class BookingBuilding(BaseModel):
     name: str
     status: str
     district_place_id: str
-    flat_fee_fen: int | None
-    monthly_pass_fen: int | None
+    plans: list[PricePlan]
+    """Every plan version of the building, oldest first."""
 
 
 class SpaceRef(BaseModel):
@@ -130,6 +132,8 @@ class NewBooking(BaseModel):
     status: ReservationStatus
     hold_expires_at: dt.datetime | None
     fee_fen: int
+    plan_id: int | None = None
+    """The plan version that priced it."""
 
 
 async def building_for_booking(
@@ -162,6 +166,7 @@ async def insert_booking(conn: asyncpg.Connection, new: NewBooking) -> Reservati
         new.hold_expires_at,
         new.fee_fen,
         new.building_name,
+        new.plan_id,
     )
     return ReservationView.model_validate(dict(row)) if row else None
 

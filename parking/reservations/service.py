@@ -32,7 +32,9 @@ from parking.residents.service import require_verified, vehicle_of
 from parking.security import AuthUser
 from parking.settings import Settings
 from parking.windows import Window, night_windows
-from pricing.plans import NotBookable, plan_in_force
+from pricing import ledger
+from pricing import repository as pricing_repository
+from pricing.plans import NoPlanInForce, NotBookable, PricePlan, plan_in_force
 from pricing.quote import cancellation_fee, quote
 
 __all__ = [
@@ -78,11 +80,10 @@ async def book(
     # A stay already under way starts now: the time before cannot be used, and a space
     # that someone left earlier tonight is free for the rest of it.
     arrive = max(arrive, now)
-    plans = prices.plans_from_columns(building.id, building.flat_fee_fen, building.monthly_pass_fen)
-    plan = plan_in_force(plans, request.night)
     try:
+        plan = plan_in_force(building.plans, request.night)
         fee_fen = quote(plan, request.night, window.start, window.end, arrive, depart, tz).total_fen
-    except NotBookable as exc:
+    except (NotBookable, NoPlanInForce) as exc:
         raise Problem(409, "not-bookable", str(exc)) from exc
 
     held = settings.hold_minutes is not None
@@ -99,6 +100,7 @@ async def book(
         status="held" if held else "confirmed",
         hold_expires_at=now + dt.timedelta(minutes=settings.hold_minutes) if held else None,
         fee_fen=fee_fen,
+        plan_id=plan.plan_id,
     )
     if request.space_id is not None:
         booked = await _book_named_space(conn, new, request.space_id, request.needs)
@@ -318,12 +320,22 @@ async def cancel_own(
         )
     fee_fen = 0
     if current.status == "confirmed":
-        plan = await prices.plan_for_night(conn, current.building_id, current.night)
+        # The terms the booking was sold under, not those of a version scheduled since.
+        plan = await _priced_by(conn, current)
         fee_fen = cancellation_fee(plan, current.start, at)
     # Before the transition, so the message it queues carries the fee.
     await repository.set_fee(conn, current.id, fee_fen, at)
     await transition(conn, current.id, "cancelled", at=at, tz=tz)
     return await _out(conn, current.id, tz)
+
+
+async def _priced_by(conn: asyncpg.Connection, reservation: Reservation) -> PricePlan:
+    """The version that priced the reservation, else the one in force on its night."""
+    if reservation.plan_id is not None:
+        plan = await pricing_repository.plan_by_id(conn, reservation.plan_id)
+        if plan is not None:
+            return plan
+    return await prices.plan_for_night(conn, reservation.building_id, reservation.night)
 
 
 async def cancel_by_operator(
@@ -336,6 +348,7 @@ async def cancel_by_operator(
 ) -> list[Reservation]:
     """Cancel these reservations without fee (blackouts, suspensions); the ones cancelled.
 
+    A pass night cancelled so is refunded its share of the pass (``ledger.refund_pass_night``).
     Skipped: unknown ids, reservations already ended or past their end at ``at``, and
     checked-in ones (the car is there; the gate completes them).
     """
@@ -347,6 +360,8 @@ async def cancel_by_operator(
             continue
         await repository.set_fee(conn, current.id, 0, at)
         cancelled.append(await transition(conn, current.id, "cancelled", at=at, tz=tz))
+        if current.kind == "pass_night":
+            await ledger.refund_pass_night(conn, current, at=at, reason=reason)
     if cancelled:
         log.info(
             "cancelled %d reservations by the operator (%s): %s",

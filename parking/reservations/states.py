@@ -2,7 +2,8 @@
 
 held -> confirmed | cancelled | expired; confirmed -> cancelled | checked_in |
 no_show | released (pass nights only); checked_in -> completed. Anything else is
-a 409 ``invalid-transition`` and changes nothing.
+a 409 ``invalid-transition`` and changes nothing. What an ending owes (the per-use fee,
+the no-show fee, a late cancellation) is charged here, in the same transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from parking.reservations.model import (
     get_reservation,
     reservation_from_row,
 )
+from pricing import ledger
 
 __all__ = ["ALLOWED", "transition"]
 
@@ -71,7 +73,8 @@ async def transition(
         _TRANSITION, reservation_id, to_status, at, from_statuses, list(_ENDING)
     )
     assert row is not None  # the row lock above keeps the status as read
-    changed = reservation_from_row(row)
+    # Before the message, which carries the fee the ending set (a no-show's).
+    changed = await ledger.on_reservation_end(conn, reservation_from_row(row), at=at)
     await sync.emit_reservation(conn, changed.id, tz)
     if current.status in ACTIVE_STATUSES and to_status not in ACTIVE_STATUSES:
         await sync.emit_availability(conn, changed.building_id, [changed.night], tz)

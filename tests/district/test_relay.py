@@ -44,6 +44,7 @@ async def _statuses(conn: asyncpg.Connection) -> dict[str, int]:
 
 async def _publish(conn: asyncpg.Connection, building_id: int, settings: Settings) -> None:
     await sync.emit_place(conn, building_id, TZ)
+    await sync.emit_rates(conn, building_id, TZ)
     await sync.emit_availability(conn, building_id, sync.horizon(local_today(), settings), TZ)
 
 

@@ -1,4 +1,4 @@
-"""The demo's buildings share every night 19:00-08:00 at 10 CNY, and search finds them."""
+"""The demo's buildings share every night 19:00-08:00 at 10 CNY now, and search finds them."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ async def test_demo_buildings_have_one_nightly_window_and_the_shuibei_fee(
     await seed_demo(conn)
     await seed_demo(conn)
     rules = await conn.fetch(
-        "SELECT b.district_place_id, b.flat_fee_fen, r.day_class, r.start_time, r.end_time,"
-        " r.valid_from, r.valid_until"
-        " FROM buildings b JOIN off_peak_rules r ON r.building_id = b.id ORDER BY b.id"
+        "SELECT b.district_place_id, p.per_use_fee_fen AS flat_fee_fen, r.day_class,"
+        " r.start_time, r.end_time, r.valid_from, r.valid_until"
+        " FROM buildings b JOIN off_peak_rules r ON r.building_id = b.id"
+        " JOIN LATERAL (SELECT per_use_fee_fen FROM price_plans WHERE building_id = b.id"
+        "               ORDER BY version DESC LIMIT 1) p ON true"
+        " ORDER BY b.id"
     )
     assert [r["district_place_id"] for r in rules] == [
         "b-wanshan-p2",

@@ -204,8 +204,7 @@ async def test_a_monthly_building_without_a_per_use_fee_is_not_bookable(
     client, conn, resident, night
 ) -> None:
     # A monthly building whose plan sets no per-use fee sells no single nights.
-    monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000)
-    await conn.execute("UPDATE buildings SET flat_fee_fen = NULL WHERE id = $1", monthly.id)
+    monthly = await make_building(conn, spaces=3, monthly_pass_fen=30000, fee_fen=None)
     await _refused(
         client,
         conn,

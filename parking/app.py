@@ -50,6 +50,12 @@ from parking.residents.controllers import (
 )
 from parking.security import build_jwt_auth
 from parking.settings import Settings
+from pricing.controllers import (
+    BuildingPricingController,
+    ChargeController,
+    PlanController,
+    RefundController,
+)
 
 __all__ = ["create_app"]
 
@@ -125,6 +131,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ReservationController,
             BuildingReservationController,
             AllocationRequestController,
+            PlanController,
+            BuildingPricingController,
+            ChargeController,
+            RefundController,
             BuildingController,
             SearchController,
             DistrictInboundController,

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parking.gate.service import record_entry, record_exit
+from parking.passes.schemas import NewPass
+from parking.passes.service import buy_pass
 from parking.reservations.model import get_reservation
 from parking.reservations.service import cancel_by_operator
 from parking.sweeps import mark_no_shows
@@ -389,3 +391,34 @@ async def test_an_admin_refunds_part_of_a_charge_never_more_than_it(client, conn
         assert_problem(await client.post(url, json=bad, headers=headers), 422, "validation-error")
     rows = await _charges(conn, reservation_id=reservation)
     assert [c["amount_fen"] for c in rows] == [1000, -600]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(day=st.integers(0, 30), hour=st.integers(0, 23), fee=st.integers(1, 100_000))
+async def test_a_pass_bought_any_time_in_its_month_is_charged_at_most_the_monthly_fee(
+    conn, settings, day, hour, fee
+) -> None:
+    """Proration in storage: whenever in the month a pass is bought, its ledger row is its
+    price, ``pass_price`` of the nights left, and never above the monthly fee."""
+    building = await make_building(conn, spaces=1, monthly_pass_fen=fee)
+    resident = await make_resident(conn)
+    month = (night_in(0).replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    last = (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    bought_on = min(month + dt.timedelta(days=day), last)
+    now = dt.datetime.combine(bought_on, dt.time(hour), tzinfo=TZ)
+    detail = await buy_pass(
+        conn,
+        resident.id,
+        NewPass(building_id=building.id, vehicle_id=resident.vehicle_id, month=f"{month:%Y-%m}"),
+        now=now,
+        settings=settings,
+    )
+    rows = await _charges(conn, pass_id=detail.id)
+    nights_in_month = last.day
+    left = len({n.night for n in detail.nights})
+    by_hand = (2 * fee * left + nights_in_month) // (2 * nights_in_month)
+    assert detail.price_fen == by_hand <= fee
+    # A price that rounds to 0 fen (a tiny fee, one night left) writes no row.
+    assert [c["amount_fen"] for c in rows] == ([by_hand] if by_hand else [])

@@ -5,6 +5,7 @@ under way finishes first)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import itertools
 import signal
@@ -16,11 +17,12 @@ import asyncpg
 import pytest
 import yaml
 
+from integrations.district.simulator import PlatformSimulator
 from parking.clock import utc_now
 from parking.db import create_pool
 from parking.settings import Settings
 from parking.worker import Job, default_jobs, run_job_if_due
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, make_settings
 from tests.factories import at, insert_reservation, make_building, night_in, random_plate
 from tests.operations.support import start_worker, stop, wait_for
 
@@ -193,3 +195,26 @@ async def test_the_compose_healthcheck_passes_while_the_worker_beats(
         assert healthy()
     finally:
         assert stop(worker.proc) == 0
+
+
+async def test_every_job_of_the_table_runs_against_the_database_and_the_platform(
+    db_dsn: str, tmp_path: Path
+) -> None:
+    secret = "whsec_" + base64.b64encode(b"operations-worker-test-secret-01").decode()
+    sim = PlatformSimulator(secret=secret, operator_id="op-worker").start()
+    settings = make_settings(
+        db_dsn, district_url=sim.url, district_operator_id="op-worker", district_secret=secret
+    )
+    pool = await create_pool(db_dsn, min_size=1, max_size=6)
+    try:
+        jobs = default_jobs(settings)
+        for job in jobs:
+            assert await run_job_if_due(pool, settings, job, "w") == job.interval_s
+        async with pool.acquire() as c:
+            rows = await c.fetch("SELECT name, runs, failures, last_error FROM worker_jobs")
+    finally:
+        await pool.close()
+        sim.stop()
+    assert {r["name"]: (r["runs"], r["failures"], r["last_error"]) for r in rows} == {
+        job.name: (1, 0, None) for job in jobs
+    }

@@ -56,9 +56,9 @@ RETURNING id
 """
 _BUILDINGS = """
 WITH b AS (
-    INSERT INTO buildings (district_place_id, manager_id, name, lat, lon)
+    INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, flat_fee_fen)
     SELECT 'bench-' || n, $1, 'Bench building ' || n,
-           22.5655 + (n % 40) * 0.001, 114.1287 + (n / 40) * 0.001
+           22.5655 + (n % 40) * 0.001, 114.1287 + (n / 40) * 0.001, NULL
     FROM generate_series(1, $2) AS n
     RETURNING id
 )

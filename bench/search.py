@@ -57,8 +57,10 @@ WITH t AS (
     SELECT * FROM unnest($2::float8[], $3::float8[], $4::bigint[])
                   WITH ORDINALITY AS t (lat, lon, fee, n)
 ), b AS (
-    INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
-    SELECT 'bench-' || n, $1, 'Bench building ' || n, 'Bench road ' || n, lat, lon FROM t
+    INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon,
+                           flat_fee_fen)
+    SELECT 'bench-' || n, $1, 'Bench building ' || n, 'Bench road ' || n, lat, lon, NULL
+    FROM t
     RETURNING id, district_place_id
 )
 INSERT INTO price_plans (building_id, version, mode, per_use_fee_fen, effective_from)

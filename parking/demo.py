@@ -88,8 +88,9 @@ _WHITELIST = (
 
 _FIND_USER = "SELECT id FROM users WHERE email = $1"
 _INSERT_BUILDING = """
-INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon,
+                       flat_fee_fen, monthly_pass_fen)  -- deprecated; the plans come below
+VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)
 ON CONFLICT (district_place_id) DO NOTHING
 RETURNING id
 """

@@ -259,8 +259,9 @@ async def add_building(
     """A building alone, without spaces or windows; returns its id. Its price plan is one
     version in force since 2000: monthly when ``monthly_pass_fen`` is set, else per use."""
     building_id = await conn.fetchval(
-        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status)
-           VALUES ($1, $2, $3, 22.56, 114.13, $4) RETURNING id""",
+        """INSERT INTO buildings (district_place_id, manager_id, name, lat, lon, status,
+                                  flat_fee_fen, monthly_pass_fen)  -- deprecated: no plan
+           VALUES ($1, $2, $3, 22.56, 114.13, $4, NULL, NULL) RETURNING id""",
         f"b-{uuid.uuid4().hex[:10]}",
         manager_id,
         name or f"Building {next(_building_numbers)}",

@@ -44,14 +44,13 @@ SELECT id, 1, CASE WHEN monthly_pass_fen IS NULL THEN 'per_use' ELSE 'monthly' E
        flat_fee_fen, monthly_pass_fen, DATE '2000-01-01'
 FROM buildings;
 
--- The interim columns are deprecated: no code reads them. They stay only so that a
--- writer of raw SQL (seeds, benchmarks) that still names them keeps working: fees given
--- on INSERT become the new building's version 1 (in force since 2000) and the columns
--- are cleared, so they never hold a price that could go stale. NULL: no plan is made
--- (the API makes version 1 itself).
-ALTER TABLE buildings
-    DROP CONSTRAINT buildings_sells_something,
-    ALTER COLUMN flat_fee_fen DROP DEFAULT;
+-- The interim columns are deprecated: no code reads them. They stay, with their default
+-- (1000 fen per use), only so that a writer of raw SQL (seeds, benchmarks) keeps working
+-- as before: fees on INSERT, given or by default, become the new building's version 1
+-- (in force since 2000) and the columns are cleared, so they never hold a price that
+-- could go stale. Both NULL: no plan is made (the API writes NULLs and makes version 1
+-- itself).
+ALTER TABLE buildings DROP CONSTRAINT buildings_sells_something;
 UPDATE buildings SET flat_fee_fen = NULL, monthly_pass_fen = NULL;
 COMMENT ON COLUMN buildings.flat_fee_fen IS 'Deprecated: written on INSERT only; see price_plans';
 COMMENT ON COLUMN buildings.monthly_pass_fen IS 'Deprecated: written on INSERT only; see price_plans';

@@ -45,8 +45,9 @@ CROSS JOIN LATERAL (
 _GET_BUILDING = _BUILDING_SELECT + "WHERE b.id = $1"
 _LIST_BUILDINGS = _BUILDING_SELECT + "WHERE ($1::bigint IS NULL OR b.manager_id = $1) ORDER BY b.id"
 _INSERT_BUILDING = """
-INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO buildings (district_place_id, manager_id, name, address, lat, lon,
+                       flat_fee_fen, monthly_pass_fen)  -- deprecated; NULL: no plan from them
+VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)
 RETURNING id
 """
 # The caller holds the row lock and passes every column, changed or not.

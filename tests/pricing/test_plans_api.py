@@ -406,3 +406,36 @@ async def test_switching_decides_which_months_sell_passes(client, conn, settings
     assert current.status_code == 201, current.text
     last = max(n["night"] for n in current.json()["nights"])
     assert last == (next_month - dt.timedelta(days=1)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("columns", "plan"),
+    [
+        ("", ("per_use", 1000, None)),  # the columns' old default: 10 CNY per use
+        (", flat_fee_fen, monthly_pass_fen) VALUES ('b-raw', 'Raw', 1, 1, 800, 25000",
+         ("monthly", 800, 25000)),
+    ],
+)  # fmt: skip
+async def test_raw_sql_writers_of_the_deprecated_columns_get_a_version_one(
+    conn, columns, plan
+) -> None:
+    insert = (
+        f"INSERT INTO buildings (district_place_id, name, lat, lon{columns}) RETURNING id"
+        if columns
+        else "INSERT INTO buildings (district_place_id, name, lat, lon)"
+        " VALUES ('b-raw', 'Raw', 1, 1) RETURNING id"
+    )
+    building_id = await conn.fetchval(insert)
+    row = await conn.fetchrow(
+        "SELECT version, mode, per_use_fee_fen, monthly_fee_fen, effective_from"
+        " FROM price_plans WHERE building_id = $1",
+        building_id,
+    )
+    assert tuple(row) == (1, *plan, dt.date(2000, 1, 1))
+    columns_now = await conn.fetchrow(
+        "SELECT flat_fee_fen, monthly_pass_fen FROM buildings WHERE id = $1", building_id
+    )
+    assert tuple(columns_now) == (None, None)
+    with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="plan versions"):
+        async with conn.transaction():
+            await conn.execute("UPDATE buildings SET flat_fee_fen = 1 WHERE id = $1", building_id)

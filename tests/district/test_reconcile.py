@@ -28,6 +28,7 @@ async def _world(conn: asyncpg.Connection, settings: Settings) -> tuple[str, int
     buildings = [await make_building(conn, spaces=2) for _ in range(2)]
     for b in buildings:
         await sync.emit_place(conn, b.id, TZ)
+        await sync.emit_rates(conn, b.id, TZ)
         await sync.emit_availability(conn, b.id, sync.horizon(local_today(), settings), TZ)
     night = tomorrow()
     rid = await insert_reservation(
@@ -56,6 +57,7 @@ async def test_reconcile_resends_what_the_platform_lost_or_holds_wrongly(
     with sim._lock:
         del sim.places[place_id]
         sim.availability[f"{place_id}/{night}"]["free"] = 2
+        sim.rates[place_id] = {**sim.rates[place_id], "per_use_fee_fen": 1}
         sim.reservations[f"r-{rid}"] = {**sim.reservations[f"r-{rid}"], "status": "no_show"}
         other = next(p for p in sim.places)
         sim.places[other] = {**sim.places[other], "name": "Stale", "version": 50}
@@ -64,6 +66,7 @@ async def test_reconcile_resends_what_the_platform_lost_or_holds_wrongly(
     assert fixed == {
         ("place", place_id): "missing",
         ("availability", f"{place_id}/{night}"): "differs",
+        ("rates", place_id): "differs",
         ("reservation", f"r-{rid}"): "differs",
         ("place", other): "ahead",
     }

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from parking.settings import Settings
-from tests.district.conftest import OPERATOR, booking, post_signed, signed
+from tests.district.conftest import booking, post_signed, signed
 from tests.factories import at, insert_reservation, make_building, random_plate, tomorrow
 from tests.helpers import assert_problem
 
@@ -275,10 +275,6 @@ async def test_reconcile_requested_resends_the_places_state_at_higher_versions(
     nights = district_settings.availability_horizon_nights + 1
     assert sum(1 for kind, _ in got if kind == "availability") == nights
     assert all(got[k] > v for k, v in before.items())
-
-
-async def test_operator_id_in_the_path_of_the_platform_is_ours(district_settings: Settings) -> None:
-    assert district_settings.district_operator_id == OPERATOR
 
 
 async def test_duplicate_deliveries_from_the_platform_have_one_effect(

@@ -69,6 +69,14 @@ class Report:
     pending: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
 
+    def __str__(self) -> str:
+        if not self.enabled:
+            return "sync off"
+        return (
+            f"checked={self.checked} fixed={len(self.fixed)} unknown={len(self.unknown)}"
+            f" delivered={self.delivered} pending={self.pending}"
+        )
+
     def lines(self) -> list[str]:
         if not self.enabled:
             return ["district sync is off (PARKING_DISTRICT_URL is unset)"]

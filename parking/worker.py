@@ -64,8 +64,8 @@ WHERE name = $1
 
 _HEARTBEAT_S = 5.0
 _LOCK_RETRY_S = 1.0  # a job another worker holds: look again this soon
-_RELAY_MAX_BATCHES = 50
-_HOUSEKEEPING_INTERVAL_S = 30.0  # one run drains at most this many batches, then yields its turn
+_RELAY_MAX_BATCHES = 50  # one run drains at most this many batches, then yields its turn
+_HOUSEKEEPING_INTERVAL_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -337,3 +337,42 @@ async def test_a_dead_letter_a_newer_message_replaces_is_retired_not_resent(
     assert (result.result, result.version) == ("retired", 2)
     rows = await conn.fetch("SELECT version, status FROM outbox ORDER BY id")
     assert [tuple(r) for r in rows] == [(1, "superseded"), (2, "pending")]
+
+
+async def test_a_5xx_or_429_answer_is_not_kept_so_a_retry_runs_afresh(
+    conn: asyncpg.Connection, district_settings: Settings
+) -> None:
+    from types import SimpleNamespace
+
+    from integrations.district.webhooks import once_per_webhook
+    from parking.errors import Problem
+
+    raw, headers = signed({"type": "anything"}, webhook_id="msg-retry")
+
+    class SignedRequest:  # what once_per_webhook reads of a request
+        def __init__(self) -> None:
+            self.headers = headers
+            self.url = SimpleNamespace(path="/integrations/district/events")
+            self.app = SimpleNamespace(state=SimpleNamespace(settings=district_settings))
+
+        async def body(self) -> bytes:
+            return raw
+
+    for status in (503, 429):
+
+        async def overloaded(body: bytes, status: int = status):
+            raise Problem(status, "service-unavailable", "Try again.")
+
+        async with conn.transaction():
+            with pytest.raises(Problem):
+                await once_per_webhook(conn, SignedRequest(), overloaded)
+        assert await _count(conn, "district_inbound") == 0
+
+    async def fine(body: bytes):
+        return 204, None
+
+    async with conn.transaction():
+        answer = await once_per_webhook(conn, SignedRequest(), fine)
+    assert answer.status_code == 204
+    stored = await conn.fetchrow("SELECT webhook_id, response_status FROM district_inbound")
+    assert dict(stored) == {"webhook_id": "msg-retry", "response_status": 204}

@@ -103,7 +103,10 @@ INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_i
                           stay, status, source, fee_fen)
 VALUES ('booking', $1, $2, $3, $4, $5, $6, tstzrange($7, $8), 'confirmed', 'app', 1000)
 """
-_RESET = "TRUNCATE charges, reservations, gate_sessions, outbox, entity_versions, idempotency_keys"
+_RESET = (
+    "TRUNCATE charges, allocation_requests, reservations, gate_sessions, outbox,"
+    " entity_versions, idempotency_keys"
+)
 
 
 class Attempt:

@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # `make run DISTRICT_SIM=1`: also the district platform simulator on :8100 and the relay,
-# with the api and relay pointed at it (a development secret).
+# with the api and relay pointed at it (a development secret); a reconciliation once the
+# api is up sends the simulator the demo's whole state.
 DISTRICT_SIM ?=
 DISTRICT_ENV := PARKING_DISTRICT_URL=http://127.0.0.1:8100 \
 	PARKING_DISTRICT_SECRET=whsec_bG9jYWwtZGlzdHJpY3Qtc2VjcmV0LWNoYW5nZS1tZSE=
@@ -30,6 +31,7 @@ ifeq ($(DISTRICT_SIM),1)
 	$(BIN)/parking district-sim --port 8100 & sim=$$!; \
 	$(BIN)/parking relay & relay=$$!; \
 	trap 'kill $$sim $$relay' EXIT; \
+	(sleep 3 && $(BIN)/parking reconcile) & \
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000
 else
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000

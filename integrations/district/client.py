@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -52,6 +53,10 @@ class DistrictClient:
         max_connections: int = 32,
         timeout: httpx.Timeout = _TIMEOUT,
     ) -> None:
+        # httpx logs every request at INFO; a relay catching up sends thousands.
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:
+            httpx_log.setLevel(logging.WARNING)
         self.operator_id = operator_id
         self._keys = parse_secrets(secret)
         # Requests beyond the connection limit wait here, not in httpx's pool, whose wait

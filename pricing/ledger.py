@@ -19,7 +19,7 @@ from parking.errors import Problem
 from parking.reservations.model import Reservation
 from parking.windows import night_windows
 from pricing import repository
-from pricing.charges import ChargeError, ChargeKind, validate_charge
+from pricing.charges import Charge, ChargeError, ChargeKind, validate_charge
 from pricing.money import round_half_up
 from pricing.plans import NoPlanInForce, PricePlan
 from pricing.quote import no_show_fee, overstay_fee
@@ -208,8 +208,13 @@ async def refund(
         reason=reason,
     )
     try:
-        candidate = StoredCharge(**new.model_dump(), id=0).as_charge()
-        validate_charge(candidate.model_copy(update={"charge_id": None}), ledger)
+        candidate = Charge(
+            kind=ChargeKind.REFUND,
+            amount_fen=new.amount_fen,
+            created_at=new.occurred_at,
+            refund_of=target.id,
+        )
+        validate_charge(candidate, ledger)
     except (ChargeError, ValueError) as exc:
         raise Problem(409, "refund-refused", str(exc)) from exc
     stored = await repository.insert_charge(conn, new)

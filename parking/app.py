@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.pydantic import PydanticPlugin
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -82,6 +83,13 @@ def _observe_first(config: AppConfig) -> AppConfig:
     # The outermost middleware, so that every log line of a request has its id.
     config.middleware.insert(0, observe_requests)
     return config
+
+
+def _pydantic_plugin() -> PydanticPlugin:
+    # Litestar validates bodies with ``model_validate(strict=False)`` by default, which
+    # overrides a field's own strictness and would turn 1000.0 into 1000 fen. ``None`` lets
+    # each model and field decide: money fields are StrictInt, dates still parse from text.
+    return PydanticPlugin(validate_strict=None)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -152,7 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[limiter.middleware],
         before_send=[before_send, add_rate_limit_headers],
         stores=_stores(settings),
-        plugins=[problem_details_plugin()],
+        plugins=[problem_details_plugin(), _pydantic_plugin()],
         exception_handlers=exception_handlers(),
         on_app_init=[jwt_auth.on_app_init, _observe_first],
         openapi_config=OpenAPIConfig(

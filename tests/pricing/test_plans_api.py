@@ -102,6 +102,8 @@ async def test_a_version_from_the_past_or_tonight_is_refused(
         {"mode": "per_use", "per_use_fee_fen": -1},
         {"mode": "hourly", "per_use_fee_fen": 1},
         {"mode": "per_use", "per_use_fee_fen": 1, "colour": "red"},
+        {"mode": "per_use", "per_use_fee_fen": 1000.0},  # money is integer fen, never a float
+        {"mode": "per_use", "per_use_fee_fen": "1000"},
     ],
 )
 async def test_an_invalid_plan_is_422_and_writes_nothing(client, conn, managed, body) -> None:

@@ -52,19 +52,13 @@ CARS_PER_RESIDENT = 2
 NIGHTS = 7
 _API_ENV = {"PARKING_RATE_LIMIT_BOOKING": "0", "PARKING_RATE_LIMIT_AUTH": "0"}
 
+# The per-use fee as the building's first price plan (written on insert; see 0007).
 _BUILDINGS = """
-INSERT INTO buildings (district_place_id, name, lat, lon)
+INSERT INTO buildings (district_place_id, name, lat, lon, flat_fee_fen)
 SELECT 'load-' || n, 'Load building ' || n,
-       22.5655 + (n % 5) * 0.001, 114.1287 + (n / 5) * 0.001
+       22.5655 + (n % 5) * 0.001, 114.1287 + (n / 5) * 0.001, 1000
 FROM generate_series(1, $1) AS n
 """
-# The price: a per-use plan where plans are versioned, else the building's interim fee.
-_HAS_PLANS = "SELECT to_regclass('price_plans') IS NOT NULL"
-_PLANS = """
-INSERT INTO price_plans (building_id, version, mode, per_use_fee_fen, effective_from)
-SELECT id, 1, 'per_use', 1000, '2000-01-01' FROM buildings
-"""
-_INTERIM_FEE = "UPDATE buildings SET flat_fee_fen = 1000"
 _SPACES = """
 INSERT INTO spaces (building_id, label)
 SELECT b.id, 'B1-' || lpad(n::text, 3, '0')
@@ -112,7 +106,6 @@ async def build_database(dsn: str, args: argparse.Namespace) -> tuple[list[Resid
     try:
         await prepare_database(conn)
         await conn.execute(_BUILDINGS, args.buildings)
-        await conn.execute(_PLANS if await conn.fetchval(_HAS_PLANS) else _INTERIM_FEE)
         await conn.execute(_SPACES, args.spaces)
         await conn.execute(_RULES)
         user_ids = [r["id"] for r in await conn.fetch(_RESIDENTS, args.residents)]

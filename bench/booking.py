@@ -39,12 +39,16 @@ from datetime import date, datetime, timedelta
 
 import asyncpg
 import httpx
-from common import SECRET, SHANGHAI, bench_database, report_latencies, running_api
+from common import (
+    SHANGHAI,
+    add_verified_residents,
+    bench_database,
+    report_latencies,
+    running_api,
+)
 
 from parking.db import connect
 from parking.migrate import prepare_database
-from parking.security import build_jwt_auth
-from parking.settings import Settings
 
 __all__ = ["main"]
 
@@ -76,28 +80,6 @@ _RULES = """
 INSERT INTO off_peak_rules (building_id, start_time, end_time, valid_from)
 SELECT id, '19:00', '07:00', '2026-01-01' FROM buildings
 """
-_RESIDENTS = """
-INSERT INTO users (email, password_hash, role)
-SELECT 'bench-' || n || '@bench.example.com', 'x', 'resident' FROM generate_series(1, $1) AS n
-RETURNING id
-"""
-_VERIFY = """
-WITH c AS (
-    INSERT INTO compounds (name, lat, lon) VALUES ('Bench Gardens', 22.565, 114.128) RETURNING id
-), w AS (
-    INSERT INTO residence_whitelist (compound_id, unit, phone)
-    SELECT c.id, 'unit-' || u, '137' || lpad(u::text, 8, '0') FROM c, unnest($1::bigint[]) AS u
-    RETURNING id, unit
-)
-INSERT INTO residencies (user_id, whitelist_id) SELECT substr(unit, 6)::bigint, id FROM w
-"""
-_VEHICLES = """
-INSERT INTO vehicles (user_id, plate, new_energy)
-SELECT u, '粤B' || lpad((u * $2 + g)::text, 6, '0'), false
-FROM unnest($1::bigint[]) AS u CROSS JOIN generate_series(1, $2) AS g
-ORDER BY u, g
-RETURNING id, user_id, plate
-"""
 _RAW_INSERT = """
 INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_id, night,
                           stay, status, source, fee_fen)
@@ -123,7 +105,6 @@ async def build_database(
 ) -> tuple[list[Attempt], list[int]]:
     """Migrate and fill the database; the attempts, and the building ids."""
     rng = random.Random(args.seed)
-    jwt = build_jwt_auth(Settings(_env_file=None, secret_key=SECRET))
     conn = await connect(dsn)
     try:
         await prepare_database(conn)
@@ -131,12 +112,9 @@ async def build_database(
         await conn.execute(_BUILDINGS, manager_id, args.buildings)
         await conn.execute(_SPACES, args.spaces)
         await conn.execute(_RULES)
-        residents = [
-            r["id"]
-            for r in await conn.fetch(_RESIDENTS, -(-args.bookings // VEHICLES_PER_RESIDENT))
-        ]
-        await conn.execute(_VERIFY, residents)
-        vehicles = await conn.fetch(_VEHICLES, residents, VEHICLES_PER_RESIDENT)
+        tokens, vehicles = await add_verified_residents(
+            conn, -(-args.bookings // VEHICLES_PER_RESIDENT), VEHICLES_PER_RESIDENT, "bench"
+        )
         buildings = [r["id"] for r in await conn.fetch("SELECT id FROM buildings ORDER BY id")]
         spaces: dict[int, list[int]] = {b: [] for b in buildings}
         for r in await conn.fetch("SELECT id, building_id FROM spaces ORDER BY id"):
@@ -145,13 +123,6 @@ async def build_database(
     finally:
         await conn.close()
 
-    tokens = {
-        user_id: {
-            "Authorization": "Bearer "
-            + jwt.create_token(identifier=str(user_id), token_extras={"role": "resident"})
-        }
-        for user_id in residents
-    }
     window_start = datetime.combine(night, datetime.min.time(), SHANGHAI) + timedelta(hours=19)
     taken: Counter[int] = Counter()
     attempts = []
@@ -177,7 +148,7 @@ async def build_database(
         )
     print(
         f"database: {len(buildings)} buildings of {args.spaces} spaces, "
-        f"{len(residents)} verified residents, {len(vehicles)} cars; "
+        f"{len(tokens)} verified residents, {len(vehicles)} cars; "
         f"{len(attempts)} attempts, at most {max(taken.values())} in one building"
     )
     return attempts, buildings
@@ -298,7 +269,12 @@ async def run(args: argparse.Namespace) -> None:
         warm_night = night + timedelta(days=1)
         warmup = attempts[: args.warmup]
 
-        env = {"PARKING_MAX_VEHICLES_PER_RESIDENT": str(VEHICLES_PER_RESIDENT)}
+        # Each resident books with every car in one burst: the per-user booking limit
+        # (a defence, measured in tests/operations) is off so the booking itself is timed.
+        env = {
+            "PARKING_MAX_VEHICLES_PER_RESIDENT": str(VEHICLES_PER_RESIDENT),
+            "PARKING_RATE_LIMIT_BOOKING": "0",
+        }
         async with running_api(
             dsn, workers=args.workers, pool_size=args.pool_size, env=env
         ) as base:

@@ -34,6 +34,7 @@ __all__ = [
     "ROOT",
     "SECRET",
     "SHANGHAI",
+    "add_verified_residents",
     "bench_database",
     "quantile",
     "report_latencies",
@@ -150,3 +151,50 @@ def report_latencies(label: str, latencies_ms: list[float], wall_s: float) -> fl
         f"  max {max(latencies_ms):7.2f} ms  throughput {len(latencies_ms) / wall_s:7.0f} req/s"
     )
     return p50
+
+
+_RESIDENTS = """
+INSERT INTO users (email, password_hash, role)
+SELECT $2 || '-' || n || '@bench.example.com', 'x', 'resident' FROM generate_series(1, $1) AS n
+RETURNING id
+"""
+_VERIFY = """
+WITH c AS (
+    INSERT INTO compounds (name, lat, lon) VALUES ($2, 22.565, 114.128) RETURNING id
+), w AS (
+    INSERT INTO residence_whitelist (compound_id, unit, phone)
+    SELECT c.id, 'unit-' || u, '137' || lpad(u::text, 8, '0') FROM c, unnest($1::bigint[]) AS u
+    RETURNING id, unit
+)
+INSERT INTO residencies (user_id, whitelist_id) SELECT substr(unit, 6)::bigint, id FROM w
+"""
+_VEHICLES = """
+INSERT INTO vehicles (user_id, plate, new_energy)
+SELECT u, '粤B' || lpad((u * $2 + g)::text, 6, '0'), false
+FROM unnest($1::bigint[]) AS u CROSS JOIN generate_series(1, $2) AS g
+ORDER BY u, g
+RETURNING id, user_id, plate
+"""
+
+
+async def add_verified_residents(
+    conn: asyncpg.Connection, count: int, cars_each: int, label: str
+) -> tuple[dict[int, dict[str, str]], list[asyncpg.Record]]:
+    """``count`` residents verified in one compound (named after ``label``), each with
+    ``cars_each`` cars: their bearer headers by user id (signed with SECRET), and the
+    vehicle rows (id, user_id, plate) in user order."""
+    from parking.security import build_jwt_auth
+    from parking.settings import Settings
+
+    user_ids = [r["id"] for r in await conn.fetch(_RESIDENTS, count, label)]
+    await conn.execute(_VERIFY, user_ids, f"{label.title()} Gardens")
+    vehicles = await conn.fetch(_VEHICLES, user_ids, cars_each)
+    jwt = build_jwt_auth(Settings(_env_file=None, secret_key=SECRET))
+    headers = {
+        user_id: {
+            "Authorization": "Bearer "
+            + jwt.create_token(identifier=str(user_id), token_extras={"role": "resident"})
+        }
+        for user_id in user_ids
+    }
+    return headers, vehicles

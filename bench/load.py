@@ -39,12 +39,16 @@ from contextlib import AsyncExitStack
 from datetime import date, datetime, timedelta
 
 import httpx
-from common import SECRET, SHANGHAI, bench_database, report_latencies, running_api
+from common import (
+    SHANGHAI,
+    add_verified_residents,
+    bench_database,
+    report_latencies,
+    running_api,
+)
 
 from parking.db import connect
 from parking.migrate import prepare_database
-from parking.security import build_jwt_auth
-from parking.settings import Settings
 
 __all__ = ["main"]
 
@@ -68,27 +72,6 @@ _RULES = """
 INSERT INTO off_peak_rules (building_id, start_time, end_time, valid_from)
 SELECT id, '19:00', '07:00', '2020-01-01' FROM buildings
 """
-_RESIDENTS = """
-INSERT INTO users (email, password_hash, role)
-SELECT 'load-' || n || '@bench.example.com', 'x', 'resident' FROM generate_series(1, $1) AS n
-RETURNING id
-"""
-_VERIFY = """
-WITH c AS (
-    INSERT INTO compounds (name, lat, lon) VALUES ('Load Gardens', 22.565, 114.128) RETURNING id
-), w AS (
-    INSERT INTO residence_whitelist (compound_id, unit, phone)
-    SELECT c.id, 'unit-' || u, '137' || lpad(u::text, 8, '0') FROM c, unnest($1::bigint[]) AS u
-    RETURNING id, unit
-)
-INSERT INTO residencies (user_id, whitelist_id) SELECT substr(unit, 6)::bigint, id FROM w
-"""
-_VEHICLES = """
-INSERT INTO vehicles (user_id, plate, new_energy)
-SELECT u, '粤B' || lpad((u * $2 + g)::text, 5, '0'), false
-FROM unnest($1::bigint[]) AS u CROSS JOIN generate_series(1, $2) AS g
-RETURNING id, user_id
-"""
 
 
 class Resident:
@@ -101,32 +84,23 @@ class Resident:
 
 
 async def build_database(dsn: str, args: argparse.Namespace) -> tuple[list[Resident], list[int]]:
-    jwt = build_jwt_auth(Settings(_env_file=None, secret_key=SECRET))
     conn = await connect(dsn)
     try:
         await prepare_database(conn)
         await conn.execute(_BUILDINGS, args.buildings)
         await conn.execute(_SPACES, args.spaces)
         await conn.execute(_RULES)
-        user_ids = [r["id"] for r in await conn.fetch(_RESIDENTS, args.residents)]
-        await conn.execute(_VERIFY, user_ids)
+        headers, vehicles = await add_verified_residents(
+            conn, args.residents, CARS_PER_RESIDENT, "load"
+        )
         cars: dict[int, list[int]] = defaultdict(list)
-        for row in await conn.fetch(_VEHICLES, user_ids, CARS_PER_RESIDENT):
+        for row in vehicles:
             cars[row["user_id"]].append(row["id"])
         buildings = [r["id"] for r in await conn.fetch("SELECT id FROM buildings ORDER BY id")]
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
-    residents = [
-        Resident(
-            {
-                "Authorization": "Bearer "
-                + jwt.create_token(identifier=str(user_id), token_extras={"role": "resident"})
-            },
-            cars[user_id],
-        )
-        for user_id in user_ids
-    ]
+    residents = [Resident(headers[user_id], cars[user_id]) for user_id in headers]
     print(
         f"database: {len(buildings)} buildings of {args.spaces} spaces, "
         f"{len(residents)} verified residents with {CARS_PER_RESIDENT} cars each"

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -21,11 +22,26 @@ from litestar.plugins.problem_details import (
 
 from parking.windows import CalendarMissing
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "Problem", "exception_handlers", "problem_details_plugin"]
+__all__ = [
+    "PROBLEM_MEDIA_TYPE",
+    "Problem",
+    "exception_handlers",
+    "problem_details_plugin",
+    "problem_responses",
+]
 
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_responses(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
+    """The problem types an endpoint may answer, by status, for the API schema."""
+    return {
+        status: ResponseSpec(None, description=text, media_type=PROBLEM_MEDIA_TYPE)
+        for status, text in descriptions.items()
+    }
+
 
 # Stable problem types by status, for errors that carry no more specific one.
 _TYPE_BY_STATUS = {

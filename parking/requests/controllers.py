@@ -6,25 +6,17 @@ import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from parking.clock import utc_now
 from parking.db import DbConnection
-from parking.errors import PROBLEM_MEDIA_TYPE
+from parking.errors import problem_responses
 from parking.requests import service
 from parking.requests.schemas import AllocationRequestOut, NewAllocationRequest
 from parking.reservations.controllers import IdempotencyKey, once_per_key
 from parking.security import AuthRequest, requires_role
 
 __all__ = ["AllocationRequestController"]
-
-
-def _problems(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
-    return {
-        status: ResponseSpec(None, description=text, media_type=PROBLEM_MEDIA_TYPE)
-        for status, text in descriptions.items()
-    }
 
 
 class AllocationRequestController(Controller):
@@ -38,7 +30,7 @@ class AllocationRequestController(Controller):
         summary="Ask for a space in a night's allocation (needs an Idempotency-Key header)",
         description="201 with the pending request. One per resident and night; accepted "
         "until the night's cutoff (`PARKING_ALLOCATION_CUTOFF`, local time on its date).",
-        responses=_problems(
+        responses=problem_responses(
             {
                 400: "`idempotency-key-missing`",
                 403: "`not-verified`",
@@ -94,7 +86,7 @@ class AllocationRequestController(Controller):
         "/{request_id:int}/withdraw",
         status_code=200,
         summary="Withdraw your request before the night's cutoff (again: its current state)",
-        responses=_problems({404: "`not-found`", 409: "`past-cutoff`, `already-decided`"}),
+        responses=problem_responses({404: "`not-found`", 409: "`past-cutoff`, `already-decided`"}),
     )
     async def withdraw(
         self, request_id: FromPath[int], conn: DbConnection, request: AuthRequest

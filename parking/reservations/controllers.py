@@ -7,13 +7,12 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.openapi import ResponseSpec
 from litestar.pagination import OffsetPagination
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from parking.clock import utc_now
 from parking.db import DbConnection
-from parking.errors import PROBLEM_MEDIA_TYPE
+from parking.errors import problem_responses
 from parking.idempotency import IDEMPOTENCY_KEY_HEADER, idempotent
 from parking.reservations import service
 from parking.reservations.model import ReservationStatus
@@ -60,14 +59,6 @@ async def once_per_key(
     )
 
 
-def _problems(descriptions: dict[int, str]) -> dict[int, ResponseSpec]:
-    """The problem types an endpoint may answer, for the API schema."""
-    return {
-        status: ResponseSpec(None, description=text, media_type=PROBLEM_MEDIA_TYPE)
-        for status, text in descriptions.items()
-    }
-
-
 class ReservationController(Controller):
     path = "/reservations"
     tags = ["reservations"]
@@ -79,7 +70,7 @@ class ReservationController(Controller):
         summary="Book a space for a night (needs an Idempotency-Key header)",
         description="201 with the reservation. The same key and body again: the first answer "
         "(201 or a 4xx problem) with `Idempotent-Replayed: true`.",
-        responses=_problems(
+        responses=problem_responses(
             {
                 400: "`idempotency-key-missing`",
                 403: "`not-verified`",
@@ -138,7 +129,7 @@ class ReservationController(Controller):
         "/{reservation_id:int}/confirm",
         status_code=200,
         summary="Confirm a held booking (again: its current state)",
-        responses=_problems({404: "`not-found`", 409: "`hold-expired`, `not-confirmable`"}),
+        responses=problem_responses({404: "`not-found`", 409: "`hold-expired`, `not-confirmable`"}),
     )
     async def confirm(
         self, reservation_id: FromPath[int], conn: DbConnection, request: AuthRequest
@@ -150,7 +141,7 @@ class ReservationController(Controller):
         "/{reservation_id:int}/cancel",
         status_code=200,
         summary="Cancel your booking (again: its current state)",
-        responses=_problems({404: "`not-found`", 409: "`not-cancellable`"}),
+        responses=problem_responses({404: "`not-found`", 409: "`not-cancellable`"}),
     )
     async def cancel(
         self, reservation_id: FromPath[int], conn: DbConnection, request: AuthRequest

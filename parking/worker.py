@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import random
@@ -33,6 +32,11 @@ from typing import Any
 
 import asyncpg
 
+from allocator.job import run_due_nights
+from integrations.district.client import DistrictClient
+from integrations.district.reconcile import reconcile
+from integrations.district.relay import relay_once
+from integrations.district.suspensions import housekeeping
 from parking.clock import utc_now
 from parking.db import create_pool
 from parking.settings import Settings
@@ -77,18 +81,6 @@ class Job:
     run: JobRun
 
 
-def _optional(module: str, attribute: str) -> Callable[..., Any] | None:
-    """``module.attribute`` when that module exists; a job whose code is not there yet is
-    left out instead of failing the worker. Errors inside an existing module still raise."""
-    try:
-        loaded = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and module.startswith(exc.name):
-            return None
-        raise
-    return getattr(loaded, attribute, None)
-
-
 async def _sweeps(pool: asyncpg.Pool, settings: Settings) -> str:
     async with pool.acquire() as conn:
         counts = await run_sweeps(conn, utc_now(), settings)
@@ -98,63 +90,43 @@ async def _sweeps(pool: asyncpg.Pool, settings: Settings) -> str:
     )
 
 
-def _relay_job(relay_once: Callable[..., Awaitable[int]]) -> JobRun:
-    async def relay(pool: asyncpg.Pool, settings: Settings) -> str:
-        handled = 0
+async def _relay(pool: asyncpg.Pool, settings: Settings) -> str:
+    handled = 0
+    async with DistrictClient.from_settings(settings) as client:
         for _ in range(_RELAY_MAX_BATCHES):
-            batch = await relay_once(pool, settings)
+            batch = await relay_once(pool, settings, client)
             handled += batch
             if batch == 0:
                 break
-        return f"handled={handled}"
-
-    return relay
+    return f"handled={handled}"
 
 
-def _allocation_job(run_due_nights: Callable[..., Awaitable[list[Any]]]) -> JobRun:
-    async def allocate(pool: asyncpg.Pool, settings: Settings) -> str:
-        runs = await run_due_nights(pool, settings, utc_now())
-        return f"nights={len(runs)}"
-
-    return allocate
+async def _allocate(pool: asyncpg.Pool, settings: Settings) -> str:
+    runs = await run_due_nights(pool, settings, utc_now())
+    return f"nights={len(runs)}"
 
 
-def _reconcile_job(reconcile: Callable[..., Awaitable[Any]]) -> JobRun:
-    async def run(pool: asyncpg.Pool, settings: Settings) -> str:
-        report = await reconcile(pool, settings)
-        lines = getattr(report, "lines", None)
-        return "; ".join(lines()) if callable(lines) else str(report)
+async def _reconcile(pool: asyncpg.Pool, settings: Settings) -> str:
+    return "; ".join((await reconcile(pool, settings)).lines())
 
-    return run
+
+async def _district_housekeeping(pool: asyncpg.Pool, settings: Settings) -> str:
+    return await housekeeping(pool, settings)
 
 
 def default_jobs(settings: Settings) -> list[Job]:
     """The service's recurring jobs. Sync jobs only when the platform is configured."""
-    jobs = [Job("sweeps", settings.worker_sweep_interval_s, _sweeps)]
-    run_due_nights = _optional("allocator.job", "run_due_nights")
-    if run_due_nights is not None:
-        jobs.append(
-            Job(
-                "night-allocation",
-                settings.worker_allocation_interval_s,
-                _allocation_job(run_due_nights),
-            )
-        )
+    jobs = [
+        Job("sweeps", settings.worker_sweep_interval_s, _sweeps),
+        Job("night-allocation", settings.worker_allocation_interval_s, _allocate),
+    ]
     if settings.district_url is not None:
-        relay_once = _optional("integrations.district.relay", "relay_once")
-        if relay_once is not None:
-            jobs.append(
-                Job("outbox-relay", settings.worker_relay_interval_s, _relay_job(relay_once))
-            )
-        reconcile = _optional("integrations.district.reconcile", "reconcile")
-        if reconcile is not None:
-            jobs.append(
-                Job("reconcile", settings.worker_reconcile_interval_s, _reconcile_job(reconcile))
-            )
-        housekeeping = _optional("integrations.district.suspensions", "housekeeping")
-        if housekeeping is not None:
+        jobs += [
+            Job("outbox-relay", settings.worker_relay_interval_s, _relay),
+            Job("reconcile", settings.worker_reconcile_interval_s, _reconcile),
             # Suspensions begin and end on time only if something runs this.
-            jobs.append(Job("district-housekeeping", _HOUSEKEEPING_INTERVAL_S, housekeeping))
+            Job("district-housekeeping", _HOUSEKEEPING_INTERVAL_S, _district_housekeeping),
+        ]
     return jobs
 
 

@@ -62,7 +62,6 @@ SELECT count(*) AS pending,
        COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_s
 FROM outbox WHERE status = 'pending'
 """
-_HAS_ALLOCATION_RUNS = "SELECT to_regclass('allocation_runs') IS NOT NULL"
 # The newest run (index ``allocation_runs_night`` orders a night's runs; the table has a
 # row per night and run, so it stays small) and the count of runs by status.
 _LATEST_ALLOCATION_RUN = """
@@ -145,8 +144,7 @@ class Metrics:
                 backlog = await conn.fetchrow(_OUTBOX_BACKLOG)
                 self.outbox_pending.set(backlog["pending"])
                 self.outbox_oldest_age.set(backlog["oldest_age_s"])
-                if await conn.fetchval(_HAS_ALLOCATION_RUNS):
-                    await self._collect_allocation(conn)
+                await self._collect_allocation(conn)
         except Exception as exc:  # a scrape must answer even when the database does not
             log.warning("metrics: database gauges unavailable (%s)", type(exc).__name__)
             self.database_up.set(0)

@@ -302,6 +302,7 @@ async def _write(
                 arrive=r.arrive,
                 depart=r.depart,
                 fee_fen=fee.total_fen,
+                plan_id=built.plans[building_id].plan_id,
             )
         )
     written = await repository.insert_allocations(conn, night, allocations)

@@ -80,12 +80,13 @@ WHERE r.status IN ('held', 'confirmed', 'checked_in')
 # over, and the job learns which by the rows that come back.
 _INSERT_ALLOCATIONS = f"""
 INSERT INTO reservations (kind, user_id, vehicle_id, plate, building_id, space_id, night,
-                          stay, status, source, fee_fen)
+                          stay, status, source, fee_fen, plan_id)
 SELECT 'booking', q.user_id, q.vehicle_id, q.plate, s.building_id, q.space_id, $1,
-       tstzrange(q.arrive, q.depart), 'confirmed', 'allocation', q.fee_fen
+       tstzrange(q.arrive, q.depart), 'confirmed', 'allocation', q.fee_fen, q.plan_id
 FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::timestamptz[],
-            $7::timestamptz[], $8::bigint[])
-     WITH ORDINALITY AS q (user_id, vehicle_id, plate, space_id, arrive, depart, fee_fen, n)
+            $7::timestamptz[], $8::bigint[], $9::bigint[])
+     WITH ORDINALITY AS q (user_id, vehicle_id, plate, space_id, arrive, depart, fee_fen,
+                           plan_id, n)
 JOIN spaces s ON s.id = q.space_id
 ORDER BY q.n
 ON CONFLICT DO NOTHING
@@ -163,6 +164,8 @@ class NewAllocation(BaseModel):
     arrive: dt.datetime
     depart: dt.datetime
     fee_fen: int
+    plan_id: int | None
+    """The plan version that priced it: its later no-show, late-cancel and overstay terms."""
 
 
 class Decision(BaseModel):
@@ -253,6 +256,7 @@ async def insert_allocations(
         [a.arrive for a in allocations],
         [a.depart for a in allocations],
         [a.fee_fen for a in allocations],
+        [a.plan_id for a in allocations],
     )
     return [reservation_from_row(r) for r in rows]
 

@@ -17,9 +17,11 @@ from allocator import repository
 from allocator.job import RETRY_AFTER_FAILURE, run_due_nights, run_night
 from parking.requests.service import cutoff_at
 from parking.settings import Settings
+from parking.sweeps import mark_no_shows
 from tests.conftest import REPO_ROOT
 from tests.factories import (
     add_blackout,
+    add_plan,
     at,
     insert_allocation_request,
     insert_pass,
@@ -460,3 +462,29 @@ async def test_a_space_booked_while_the_solver_ran_is_not_given_twice(
     assert sorted(by_request.values()) == ["allocated", "not_allocated"]
     assert len(await _allocated(conn)) == 1
     assert await _overlapping_active_pairs(conn) == 0
+
+
+async def test_an_allocation_keeps_the_plan_version_that_priced_it(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    night = night_in(1)
+    building = await make_building(conn, spaces=1)
+    pricing_plan = await conn.fetchval(
+        "SELECT id FROM price_plans WHERE building_id = $1", building.id
+    )
+    resident = await make_resident(conn)
+    await insert_allocation_request(conn, resident, night)
+    result = await run_night(pool, night, settings, now=_after_cutoff(night, settings))
+    assert result.served == 1
+
+    # After the run the manager adds a version for the same night with a no-show fee; a
+    # booking made before it keeps its own version's terms, and so must the allocation.
+    await add_plan(conn, building.id, effective_from=night, no_show_fee_fen=5000)
+    late = at(night, 19) + dt.timedelta(minutes=settings.arrival_grace_minutes + 1)
+    assert await mark_no_shows(conn, late, settings.arrival_grace_minutes, settings.tz) == 1
+
+    row = await conn.fetchrow(
+        "SELECT plan_id, status, fee_fen FROM reservations WHERE source = 'allocation'"
+    )
+    assert (row["plan_id"], row["status"], row["fee_fen"]) == (pricing_plan, "no_show", 0)
+    assert await conn.fetchval("SELECT count(*) FROM charges WHERE kind = 'no_show'") == 0

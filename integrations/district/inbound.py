@@ -30,7 +30,8 @@ from parking.reservations.repository import plate_busy, set_fee
 from parking.reservations.states import transition
 from parking.settings import Settings
 from parking.windows import load_windows
-from pricing.plans import NotBookable, PlanMode
+from pricing import repository as pricing_repository
+from pricing.plans import NoPlanInForce, NotBookable, PlanMode
 from pricing.quote import cancellation_fee, quote
 
 __all__ = ["book", "cancel", "handle_event", "reservation_message"]
@@ -43,7 +44,7 @@ _CANDIDATES = 20
 _LOCK_BOOKING = "SELECT pg_advisory_xact_lock(hashtextextended('district-booking:' || $1, 0))"
 _BY_PLATFORM_ID = """
 SELECT r.id, r.status, r.plate, r.source, lower(r.stay) AS start, upper(r.stay) AS "end",
-       r.building_id, r.night, b.district_place_id
+       r.building_id, r.night, r.plan_id, b.district_place_id
 FROM reservations r JOIN buildings b ON b.id = r.building_id
 WHERE r.platform_reservation_id = $1
 """
@@ -60,8 +61,8 @@ SELECT EXISTS (SELECT 1 FROM place_suspensions
 # A speculative insertion, as local bookings make (see parking.reservations.repository).
 _INSERT = """
 INSERT INTO reservations (kind, plate, building_id, space_id, night, stay, status, source,
-                          platform_reservation_id, fee_fen)
-VALUES ('booking', $1, $2, $3, $4, tstzrange($5, $6), 'confirmed', 'platform', $7, $8)
+                          platform_reservation_id, fee_fen, plan_id)
+VALUES ('booking', $1, $2, $3, $4, tstzrange($5, $6), 'confirmed', 'platform', $7, $8, $9)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -159,7 +160,10 @@ async def book(
     )
     if booking.end <= now:
         raise Problem(422, "in-the-past", "The stay would end before now.")
-    plan = await prices.plan_for_night(conn, building["id"], night)
+    try:
+        plan = await prices.plan_for_night(conn, building["id"], night)
+    except NoPlanInForce as exc:  # as a local booking answers it
+        raise Problem(409, "not-bookable", str(exc)) from exc
     if plan.mode == PlanMode.MONTHLY:
         raise Problem(
             409, "not-bookable", "This place sells monthly passes on the operator's own channels."
@@ -171,7 +175,9 @@ async def book(
     except NotBookable as exc:
         raise Problem(409, "not-bookable", str(exc)) from exc
 
-    reservation_id = await _insert_any_space(conn, building, plate, night, booking, fee_fen)
+    reservation_id = await _insert_any_space(
+        conn, building, plate, night, booking, fee_fen, plan.plan_id
+    )
     # Reservation before availability: the order every writer keeps.
     await sync.emit_reservation(conn, reservation_id, tz)
     await sync.emit_availability(conn, building["id"], [night], tz, windows={night: windows})
@@ -191,6 +197,7 @@ async def _insert_any_space(
     night: dt.date,
     booking: PlatformBooking,
     fee_fen: int,
+    plan_id: int | None,
 ) -> int:
     tried: set[int] = set()
     for _ in range(2):  # the first list, then one fresh look, as local bookings do
@@ -211,6 +218,7 @@ async def _insert_any_space(
                 booking.end,
                 booking.platform_reservation_id,
                 fee_fen,
+                plan_id,
             )
             if reservation_id is not None:
                 return reservation_id
@@ -245,7 +253,12 @@ async def cancel(
         )
     fee_fen = 0
     if status == "confirmed":
-        plan = await prices.plan_for_night(conn, found["building_id"], found["night"])
+        # The terms the booking was sold under, not those of a version scheduled since.
+        plan = None
+        if found["plan_id"] is not None:
+            plan = await pricing_repository.plan_by_id(conn, found["plan_id"])
+        if plan is None:
+            plan = await prices.plan_for_night(conn, found["building_id"], found["night"])
         fee_fen = cancellation_fee(plan, found["start"], now)
     await set_fee(conn, found["id"], fee_fen, now)  # before the transition: its message has it
     await transition(conn, found["id"], "cancelled", at=now, tz=tz)

@@ -376,3 +376,49 @@ async def test_a_5xx_or_429_answer_is_not_kept_so_a_retry_runs_afresh(
     assert answer.status_code == 204
     stored = await conn.fetchrow("SELECT webhook_id, response_status FROM district_inbound")
     assert dict(stored) == {"webhook_id": "msg-retry", "response_status": 204}
+
+
+async def test_a_platform_cancel_is_charged_under_the_version_that_priced_the_booking(
+    conn: asyncpg.Connection, district_client: AsyncTestClient
+) -> None:
+    from tests.factories import add_plan, night_in
+
+    building = await make_building(conn)
+    place_id = await _place(conn, building.id)
+    night = night_in(3)
+    body = booking(place_id, random_plate(), at(night, 20), at(night, 23), "dp-v1")
+    made = await post_signed(district_client, BOOK, body)
+    assert made.status_code == 201, made.text
+    version_1 = await conn.fetchval(
+        "SELECT id FROM price_plans WHERE building_id = $1 AND version = 1", building.id
+    )
+    assert await conn.fetchval("SELECT plan_id FROM reservations") == version_1
+    # A version scheduled afterwards for that night, with a cancellation fee, changes
+    # nothing for the booking already sold (free to cancel under version 1).
+    await add_plan(
+        conn, building.id, effective_from=night, free_cancel_minutes=7 * 24 * 60,
+        late_cancel_fee_fen=500,
+    )  # fmt: skip
+    cancel = "/integrations/district/reservations/dp-v1/cancel"
+    answer = await post_signed(district_client, cancel, {"reason": "plans changed"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "cancelled" and answer.json()["fee_fen"] == 0
+    assert await conn.fetchval("SELECT count(*) FROM charges") == 0
+
+
+async def test_a_booking_for_a_night_no_plan_prices_is_not_bookable(
+    conn: asyncpg.Connection, district_client: AsyncTestClient
+) -> None:
+    from tests.factories import add_plan, night_in
+
+    building = await make_building(conn)
+    # Version 1 withdrawn; version 2 only from three nights on: tomorrow has no price.
+    await conn.execute(
+        "UPDATE price_plans SET withdrawn_at = now() WHERE building_id = $1", building.id
+    )
+    await add_plan(conn, building.id, effective_from=night_in(3))
+    night = tomorrow()
+    body = booking(await _place(conn, building.id), random_plate(), at(night, 20), at(night, 23))
+    assert_problem(await post_signed(district_client, BOOK, body), 409, "not-bookable")
+    assert await _count(conn, "reservations") == 0
+    assert await _count(conn, "outbox") == 0

@@ -24,7 +24,10 @@ __all__ = [
     "nights_of",
 ]
 
-_GET_BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1"
+# KEY SHARE, as a booking takes it: a plan change (which locks the row FOR UPDATE) and
+# this purchase are ordered, so the pass is priced by the versions as they stand after it
+# (never by a version being withdrawn, whose check for passes sold would miss this one).
+_GET_BUILDING = "SELECT id, name, status FROM buildings WHERE id = $1 FOR KEY SHARE"
 
 # Pass purchases at one building take their many spaces one purchase after another:
 # two running side by side could each wait on a night the other claimed (a deadlock).

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from parking.reservations.schemas import Need, ReservationOut
 
@@ -57,7 +57,9 @@ class NewAllocationRequest(BaseModel):
         le=MAX_WALK_M,
         description="Farthest great-circle walk from your compound to the building, metres.",
     )
-    max_price_fen: int = Field(ge=0, lt=2**53, description="Most you will pay, in fen.")
+    max_price_fen: StrictInt = Field(
+        ge=0, lt=2**53, description='Most you will pay, in integer fen (not 15.0, not "15").'
+    )
     needs: Annotated[list[Need], Field(max_length=3), AfterValidator(_as_set)] = Field(
         default_factory=list, description="Features the space must have."
     )

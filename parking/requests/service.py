@@ -110,8 +110,10 @@ async def _stay(
     home: tuple[float, float],
     now: dt.datetime,
     tz: ZoneInfo,
+    cutoff: dt.datetime,
 ) -> tuple[dt.datetime, dt.datetime]:
-    """The stay asked for, omitted ends filled from the time shared within reach."""
+    """The stay asked for, omitted ends filled from the time shared within reach (an
+    arrival no earlier than the cutoff, when the night job decides it)."""
     night = new.night.isoformat()
     for name, value in (("arrive", new.arrive), ("depart", new.depart)):
         if value is not None and (value.second or value.microsecond):
@@ -126,7 +128,7 @@ async def _stay(
                 f"No building within {new.max_walk_m} m of your home shares its spaces at a "
                 f"common time on night {night}; give arrive and depart.",
             )
-        arrive = arrive or shared.start
+        arrive = arrive or max(shared.start, cutoff)
         depart = depart or shared.end
     if not arrive < depart:
         raise Problem(422, "invalid-stay", "The stay must end after it starts.")
@@ -140,6 +142,15 @@ async def _stay(
         )
     if depart <= now:
         raise Problem(422, "in-the-past", "The stay would end before now.")
+    if arrive < cutoff:
+        # Decided at the cutoff, such a stay would be written already begun, and the
+        # no-show sweep would charge it at once.
+        raise Problem(
+            422,
+            "invalid-stay",
+            f"The stay must start at or after the night's cutoff, "
+            f"{cutoff.astimezone(tz):%Y-%m-%d %H:%M}, when the allocation decides it.",
+        )
     return arrive, depart
 
 
@@ -161,7 +172,7 @@ async def submit(
     existing = await repository.current_for_night(conn, user_id, new.night)
     if existing is not None:
         raise _exists(new.night, existing.id)
-    arrive, depart = await _stay(conn, new, (residency.lat, residency.lon), now, tz)
+    arrive, depart = await _stay(conn, new, (residency.lat, residency.lon), now, tz, cutoff)
     created = await repository.insert_request(
         conn,
         user_id=user_id,

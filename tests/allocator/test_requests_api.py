@@ -19,6 +19,7 @@ from tests.factories import (
     Resident,
     at,
     insert_allocation_request,
+    local,
     make_building,
     make_resident,
     night_in,
@@ -214,6 +215,8 @@ async def test_someone_elses_request_and_vehicle_are_not_found(
     [
         ({"max_walk_m": 5001}, 422, "validation-error"),
         ({"max_price_fen": -1}, 422, "validation-error"),
+        ({"max_price_fen": 1500.0}, 422, "validation-error"),  # money is integer fen
+        ({"max_price_fen": "1500"}, 422, "validation-error"),
         ({"needs": ["sunroof"]}, 422, "validation-error"),
         ({"arrive": "2026-11-28T20:00:00"}, 422, "validation-error"),  # no offset
         ({"unknown": 1}, 422, "validation-error"),
@@ -291,3 +294,25 @@ async def test_the_resident_sees_the_outcome(
         f"/allocation-requests/{won['id']}/withdraw", headers=winner.headers
     )
     assert_problem(decided, 409, "already-decided")
+
+
+async def test_a_stay_cannot_start_before_the_cutoff_that_decides_it(
+    client: AsyncTestClient, conn: asyncpg.Connection, settings: Settings
+) -> None:
+    # A building sharing from 08:00: a stay from 09:00 would be decided at 17:00 and be a
+    # no-show (charged) the moment the night job wrote it.
+    night = night_in(2)
+    await make_building(conn, spaces=1, start=dt.time(8), end=dt.time(23))
+    early, default = await make_resident(conn), await make_resident(conn)
+
+    refused = await _submit(client, early, night, arrive=local(night, 9), depart=local(night, 20))
+    body = (await _submit(client, default, night)).json()
+
+    assert_problem(refused, 422, "invalid-stay")
+    assert (
+        await conn.fetchval("SELECT count(*) FROM allocation_requests WHERE user_id = $1", early.id)
+        == 0
+    )
+    # Without times, the stay starts at the cutoff rather than the window's start.
+    assert dt.datetime.fromisoformat(body["arrive"]) == cutoff_at(night, settings)
+    assert dt.datetime.fromisoformat(body["depart"]) == at(night, 23)

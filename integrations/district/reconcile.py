@@ -96,14 +96,16 @@ async def resend_state(
     tz = settings.tz
     nights = sync.horizon(now.astimezone(tz).date(), settings)
     ids = [r["id"] for r in await conn.fetch(_BUILDINGS, building_ids)]
+    # Reservations before availability, the order every writer locks their versions in: a
+    # cancel or check-in running meanwhile would otherwise deadlock with this.
+    for row in await conn.fetch(_RESERVATIONS, building_ids, nights):
+        await sync.emit_reservation(conn, row["id"], tz)
     emit_rates = getattr(sync, "emit_rates", None)
     for building_id in ids:
         await sync.emit_place(conn, building_id, tz)
         if emit_rates is not None:
             await emit_rates(conn, building_id, tz)
         await sync.emit_availability(conn, building_id, nights, tz)
-    for row in await conn.fetch(_RESERVATIONS, building_ids, nights):
-        await sync.emit_reservation(conn, row["id"], tz)
 
 
 class _Computed(Exception):

@@ -149,3 +149,56 @@ async def test_the_commands_relay_list_replay_and_reconcile(
     reconciled = _parking("reconcile", dsn=db_dsn, url=sim.url)
     assert reconciled.returncode == 0, reconciled.stderr
     assert "checked" in reconciled.stdout and "re-sent" in reconciled.stdout
+
+
+async def test_resending_state_takes_the_reservation_before_the_availability_like_every_writer(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, district_settings: Settings
+) -> None:
+    """A cancel (reservation's version, then its night's availability) and a resend of the
+    place's state at once: both commit, neither is a deadlock victim."""
+    import asyncio
+
+    from integrations.district.reconcile import resend_state
+    from parking.clock import utc_now
+
+    building = await make_building(conn, spaces=2)
+    night = tomorrow()
+    rid = await insert_reservation(
+        conn, space_id=building.space_ids[0], start=at(night, 20), end=at(night, 23)
+    )
+    await sync.emit_reservation(conn, rid, TZ)
+    await sync.emit_availability(conn, building.id, [night], TZ)
+    async with pool.acquire() as writer, pool.acquire() as resender:
+        resender_pid = await resender.fetchval("SELECT pg_backend_pid()")
+        async with writer.transaction():
+            await sync.emit_reservation(writer, rid, TZ)  # the cancel's first message
+            resend_tx = resender.transaction()
+            await resend_tx.start()
+            resending = asyncio.ensure_future(
+                resend_state(resender, [building.id], district_settings, utc_now())
+            )
+            # Until the resend waits for a lock the writer holds.
+            while not await conn.fetchval(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                resender_pid,
+            ):
+                assert not resending.done(), resending.exception()
+                await asyncio.sleep(0.01)
+            await sync.emit_availability(writer, building.id, [night], TZ)
+        await resending
+        await resend_tx.commit()
+    versions = await conn.fetch(
+        "SELECT entity_kind, max(version) AS v FROM outbox WHERE entity_kind <> 'place'"
+        " AND (entity_key = $1 OR entity_key = $2) GROUP BY 1 ORDER BY 1",
+        f"r-{rid}",
+        sync.availability_key(
+            await conn.fetchval(
+                "SELECT district_place_id FROM buildings WHERE id = $1", building.id
+            ),
+            night,
+        ),
+    )
+    assert [(r["entity_kind"], r["v"]) for r in versions] == [
+        ("availability", 3),
+        ("reservation", 3),
+    ]

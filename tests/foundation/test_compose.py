@@ -73,3 +73,14 @@ def test_the_district_simulator_listens_where_the_service_sends() -> None:
     district_url = services["worker"]["environment"]["PARKING_DISTRICT_URL"]
     assert district_url == f"http://district-sim:{port}"
     assert "healthcheck" in services["district-sim"]
+
+
+def test_compose_gives_the_worker_its_shutdown_grace_before_killing_it() -> None:
+    # docker stops a service with SIGTERM, then SIGKILL after stop_grace_period (10 s by
+    # default); the worker lets running jobs finish for worker_shutdown_grace_s first.
+    from parking.settings import Settings
+
+    grace = Settings.model_fields["worker_shutdown_grace_s"].default
+    period = _compose()["services"]["worker"].get("stop_grace_period", "10s")
+    assert period.endswith("s") and period[:-1].isdigit(), period
+    assert int(period[:-1]) >= grace + 10, f"worker stop_grace_period {period} < {grace} s + 10 s"

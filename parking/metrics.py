@@ -62,12 +62,13 @@ SELECT count(*) AS pending,
        COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_s
 FROM outbox WHERE status = 'pending'
 """
-# The newest run (index ``allocation_runs_night`` orders a night's runs; the table has a
+# The newest run that decided a night (a failed run has no figures: it is counted by
+# status only; index ``allocation_runs_night`` orders a night's runs; the table has a
 # row per night and run, so it stays small) and the count of runs by status.
 _LATEST_ALLOCATION_RUN = """
 SELECT status, requests, served, served_weight, walk_m, bound_served_weight,
        build_ms, solve_ms, write_ms, EXTRACT(EPOCH FROM finished_at)::float8 AS finished_s
-FROM allocation_runs ORDER BY finished_at DESC, id DESC LIMIT 1
+FROM allocation_runs WHERE status <> 'failed' ORDER BY finished_at DESC, id DESC LIMIT 1
 """
 _ALLOCATION_RUNS_BY_STATUS = "SELECT status, count(*) AS runs FROM allocation_runs GROUP BY status"
 
@@ -114,20 +115,21 @@ class Metrics:
         )
         self.allocation_phase = Gauge(
             "parking_allocation_last_run_phase_seconds",
-            "Duration of each phase (build, solve, write) of the newest allocation run.",
+            "Duration of each phase (build, solve, write) of the newest allocation run that "
+            "decided a night (failed runs are only counted).",
             ["phase"],
             registry=r,
         )
         self.allocation_objective = Gauge(
             "parking_allocation_last_run_objective",
-            "Objective of the newest allocation run: served_weight, walk_m, "
+            "Objective of the newest allocation run that decided a night: served_weight, walk_m, "
             "bound_served_weight, requests, served.",
             ["term"],
             registry=r,
         )
         self.allocation_finished = Gauge(
             "parking_allocation_last_run_finished_timestamp_seconds",
-            "When the newest allocation run finished (Unix time).",
+            "When the newest allocation run that decided a night finished (Unix time).",
             registry=r,
         )
 

@@ -146,3 +146,34 @@ async def test_a_scrape_answers_when_the_database_does_not(
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         await admin.close()
     assert _value(samples, "parking_metrics_database_up") == 0
+
+
+async def test_a_failed_run_does_not_blank_the_figures_of_the_last_run_that_decided(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    now = utc_now()
+    await conn.execute(
+        """INSERT INTO allocation_runs
+             (night, status, requests, spaces, served, not_allocated, served_weight, walk_m,
+              bound_served_weight, build_ms, solve_ms, write_ms, time_limit_s, workers, seed,
+              started_at, finished_at)
+           VALUES ($1, 'optimal', 30, 20, 20, 10, 40, 5400, 40, 120, 2500, 80, 60, 2, 0,
+                   $2, $2)""",
+        tomorrow(),
+        now - dt.timedelta(minutes=10),
+    )
+    # The next night's run failed before building anything: no figures of its own.
+    await conn.execute(
+        """INSERT INTO allocation_runs (night, status, time_limit_s, workers, seed, error,
+                                        started_at, finished_at)
+           VALUES ($1, 'failed', 60, 2, 0, 'OSError: down', $2, $2)""",
+        tomorrow() + dt.timedelta(days=1),
+        now,
+    )
+    samples = await _scrape(client)
+    assert _value(samples, "parking_allocation_runs", status="failed") == 1
+    assert _value(samples, "parking_allocation_last_run_objective", term="served") == 20
+    assert _value(samples, "parking_allocation_last_run_objective", term="requests") == 30
+    assert _value(samples, "parking_allocation_last_run_phase_seconds", phase="solve") == 2.5
+    finished = _value(samples, "parking_allocation_last_run_finished_timestamp_seconds")
+    assert finished == (now - dt.timedelta(minutes=10)).timestamp()

@@ -45,6 +45,7 @@ from pricing.usage import usage_summary
 
 __all__ = [
     "MAX_ADVICE_NIGHTS",
+    "MAX_REVENUE_MONTHS",
     "advice",
     "announce_rates",
     "create_first_plan",
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 MAX_ADVICE_NIGHTS = 366
+MAX_REVENUE_MONTHS = 120
 _PASSES_UNDER = "SELECT EXISTS (SELECT 1 FROM passes WHERE plan_id = $1 AND status = 'active')"
 
 
@@ -270,6 +272,9 @@ async def announce_rates(conn: asyncpg.Connection, now: dt.datetime, tz: ZoneInf
 
 
 def _month_bounds(month: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    if (month.year, month.month) == (dt.MAXYEAR, 12):
+        # Its end, the next month's first instant, is past the calendar.
+        raise Problem(422, "invalid-month", f"{month:%Y-%m} is beyond the calendar's last month.")
     start = dt.datetime.combine(month, dt.time(), tzinfo=tz)
     return start, dt.datetime.combine(default_switch_date(month), dt.time(), tzinfo=tz)
 
@@ -320,6 +325,9 @@ async def revenue(
     await require_building(conn, user, building_id)
     if last_month < first_month:
         raise Problem(422, "invalid-period", "The last month is before the first.")
+    months_asked = (last_month.year - first_month.year) * 12 + last_month.month - first_month.month
+    if months_asked >= MAX_REVENUE_MONTHS:
+        raise Problem(422, "invalid-period", f"At most {MAX_REVENUE_MONTHS} months at once.")
     start, _ = _month_bounds(first_month, tz)
     _, end = _month_bounds(last_month, tz)
     rows = await repository.revenue_by_month_and_kind(conn, building_id, start, end, tz.key)
@@ -382,6 +390,12 @@ async def advice(
     if (last_night - first_night).days + 1 > MAX_ADVICE_NIGHTS:
         raise Problem(422, "invalid-period", f"At most {MAX_ADVICE_NIGHTS} nights at once.")
     plans = await prices.plans_of(conn, building_id)
+    try:
+        # Before reading use: nights before any version (the calendar's first nights among
+        # them, whose windows' arithmetic would leave the calendar) have nothing to advise on.
+        plan_in_force(plans, first_night)
+    except NoPlanInForce as exc:
+        raise Problem(422, "no-plan-in-force", str(exc)) from exc
     summary = await usage_summary(conn, building_id, first_night, last_night, plans, tz)
     if summary is None:
         raise Problem(422, "no-shared-nights", "The building shared no night in that period.")

@@ -29,6 +29,7 @@ __all__ = [
     "plate_busy",
     "set_fee",
     "space_of_building",
+    "suspended_during",
 ]
 
 # KEY SHARE: a suspension (which locks the row FOR UPDATE) waits for this booking to
@@ -91,6 +92,13 @@ _LIST_FOR_BUILDING = _VIEW.format(
     order="v.start, v.id",
 )
 _COUNT_FOR_BUILDING = f"SELECT count(*) {_BUILDING_FILTER}"
+
+# A period the district platform closed the place for (event place.suspended), whether
+# or not it has begun: the building's status says suspended only while one lasts.
+_SUSPENDED_DURING = """
+SELECT EXISTS (SELECT 1 FROM place_suspensions
+               WHERE building_id = $1 AND period && tstzrange($2, $3))
+"""
 
 # The same predicate as reservations_plate_no_overlap, so its index answers it.
 _PLATE_BUSY = """
@@ -169,6 +177,13 @@ async def insert_booking(conn: asyncpg.Connection, new: NewBooking) -> Reservati
         new.plan_id,
     )
     return ReservationView.model_validate(dict(row)) if row else None
+
+
+async def suspended_during(
+    conn: asyncpg.Connection, building_id: int, start: dt.datetime, end: dt.datetime
+) -> bool:
+    """Whether a district suspension of the building overlaps ``[start, end)``."""
+    return await conn.fetchval(_SUSPENDED_DURING, building_id, start, end)
 
 
 async def plate_busy(

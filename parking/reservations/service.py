@@ -80,6 +80,10 @@ async def book(
     # A stay already under way starts now: the time before cannot be used, and a space
     # that someone left earlier tonight is free for the rest of it.
     arrive = max(arrive, now)
+    if await repository.suspended_during(conn, building.id, arrive, depart):
+        # Refused as the platform's bookings are, not confirmed now and cancelled when
+        # the period begins.
+        raise Problem(409, "place-suspended", f"{building.name} is closed by the district then.")
     try:
         plan = plan_in_force(building.plans, request.night)
         fee_fen = quote(plan, request.night, window.start, window.end, arrive, depart, tz).total_fen

@@ -159,3 +159,34 @@ async def test_a_place_its_manager_suspended_stays_suspended_after_the_period(
     assert await conn.fetchval("SELECT status FROM buildings WHERE id = $1", building.id) == (
         "suspended"
     )
+
+
+async def test_a_resident_cannot_book_a_period_the_district_has_suspended(
+    conn: asyncpg.Connection, district_settings: Settings, district_client: AsyncTestClient
+) -> None:
+    """Refused as a platform booking is (409 place-suspended, nothing written), instead
+    of confirmed now and cancelled when the period begins."""
+    from tests.factories import make_resident, post_booking
+
+    building = await make_building(conn, spaces=2)
+    place_id = await _place(conn, building.id)
+    resident = await make_resident(conn, district_settings)
+    night = night_in(2)
+    event = {
+        "type": "place.suspended",
+        "data": {"place_id": place_id, "from": at(night, 19).isoformat(),
+                 "to": at(night, 8).isoformat()},
+    }  # fmt: skip
+    assert (await post_signed(district_client, EVENTS, event)).status_code == 204
+    outbox_before = await conn.fetchval("SELECT count(*) FROM outbox")
+    inside = await post_booking(
+        district_client, building, resident, night, arrive=at(night, 20), depart=at(night, 23)
+    )
+    assert_problem(inside, 409, "place-suspended")
+    assert await conn.fetchval("SELECT count(*) FROM reservations") == 0
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == outbox_before
+    before = await post_booking(
+        district_client, building, resident, tomorrow(), arrive=at(tomorrow(), 20),
+        depart=at(tomorrow(), 23),
+    )  # fmt: skip
+    assert before.status_code == 201, before.text

@@ -422,3 +422,42 @@ async def test_a_pass_bought_any_time_in_its_month_is_charged_at_most_the_monthl
     assert detail.price_fen == by_hand <= fee
     # A price that rounds to 0 fen (a tiny fee, one night left) writes no row.
     assert [c["amount_fen"] for c in rows] == ([by_hand] if by_hand else [])
+
+
+async def test_an_admin_refunds_a_booking_charge_in_parts_up_to_its_amount(
+    client, conn, settings
+) -> None:
+    building = await make_building(conn, spaces=1)
+    resident = await make_resident(conn)
+    reservation = await insert_reservation(
+        conn,
+        space_id=building.space_ids[0],
+        resident=resident,
+        start=at(night_in(-1), 20),
+        end=at(night_in(-1), 7),
+    )
+    charge_id = await conn.fetchval(
+        """INSERT INTO charges (kind, amount_fen, user_id, building_id, reservation_id, occurred_at)
+           VALUES ('per_use', 1000, $1, $2, $3, now() - interval '1 hour') RETURNING id""",
+        resident.id,
+        building.id,
+        reservation,
+    )
+    admin = await make_user(conn, "admin")
+    url = f"/admin/charges/{charge_id}/refunds"
+    answers = []
+    for amount in (600, 400, 1):
+        headers = {
+            **token_headers(settings, admin.id, "admin"),
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        answers.append(
+            await client.post(
+                url, json={"amount_fen": amount, "reason": "gate fault"}, headers=headers
+            )
+        )
+    assert [a.status_code for a in answers[:2]] == [201, 201], answers[1].text
+    # Nothing is left of the charge: a third refund is refused.
+    assert_problem(answers[2], 409, "refund-refused")
+    rows = await _charges(conn, reservation_id=reservation)
+    assert [c["amount_fen"] for c in rows] == [1000, -600, -400]

@@ -103,13 +103,16 @@ ORDER BY 1, 2
 """
 
 # Versions in force on or before $1 that were never announced, with their building's
-# place id. SKIP LOCKED: several sweepers each announce a version once.
+# place id. SKIP LOCKED: several sweepers each announce a version once. NO KEY UPDATE, not
+# UPDATE: a booking or pass being written with the version holds its foreign key's KEY
+# SHARE lock, which FOR UPDATE conflicts with, so the sweep skipped a version exactly
+# while it was selling (and bookings waited on the sweep).
 _DUE_RATES = f"""
 SELECT {PLAN_COLUMNS} FROM price_plans p
 WHERE p.effective_from <= $1 AND p.withdrawn_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM rates_announcements a WHERE a.plan_id = p.id)
 ORDER BY p.building_id, p.version
-FOR UPDATE SKIP LOCKED
+FOR NO KEY UPDATE SKIP LOCKED
 """
 _ANNOUNCE = """
 INSERT INTO rates_announcements (plan_id, announced_at)

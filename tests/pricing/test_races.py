@@ -89,3 +89,25 @@ async def test_a_pass_bought_while_its_version_is_withdrawn_is_priced_by_the_one
         "SELECT amount_fen FROM charges WHERE pass_id = $1 AND kind = 'pass'", bought.id
     )
     assert charged == 30000
+
+
+async def test_a_version_taking_effect_is_announced_while_bookings_priced_by_it_are_written(
+    conn, db_dsn
+) -> None:
+    building = await make_building(conn, spaces=1)  # version 1, never announced
+    plan_id = await conn.fetchval(
+        "SELECT id FROM price_plans WHERE building_id = $1 AND version = 1", building.id
+    )
+    booking = await connect(db_dsn)
+    try:
+        async with booking.transaction():
+            # What an uncommitted booking priced by the version holds: its foreign key's
+            # KEY SHARE lock on the version's row.
+            await booking.execute("SELECT 1 FROM price_plans WHERE id = $1 FOR KEY SHARE", plan_id)
+            assert await service.announce_rates(conn, utc_now(), TZ) == 1
+    finally:
+        await booking.close()
+    assert (
+        await conn.fetchval("SELECT count(*) FROM rates_announcements WHERE plan_id = $1", plan_id)
+        == 1
+    )

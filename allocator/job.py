@@ -9,20 +9,24 @@ Guarantees:
   plan in force), their outbox rows, every request's decision and the run record commit
   in one transaction. PostgreSQL's exclusion constraints keep the reservations from
   overlapping any other claim, including one committed while the solver ran (that request
-  is then ``not_allocated``).
+  is then ``not_allocated``). The write locks the buildings it serves (KEY SHARE, as a
+  booking does) and reads their windows and suspensions again: a schedule change or
+  suspension committed while the solver ran refuses what it covers, and one made later
+  waits for the run and then sees its reservations.
 * Harmless to repeat: a run decides only the requests still pending, so a second run of a
   decided night finds nothing and writes nothing (``nothing_pending``).
 
 Supply is every shared space of an active building: its windows on the night
 (``parking.windows``: rules minus blackouts; windows that begin on the next day are not
 offered, as their price cannot be quoted for this night), minus its active claims
-(``parking.occupancy``: bookings and pass nights) widened by the turnover on both sides,
-rounded inwards to whole minutes. A building whose plan sells no single nights offers
-nothing. Demand is the pending requests whose resident is still verified (home: their
-compound), whose vehicle still exists and is not held elsewhere for the stay, and whose
-stay has not ended; the others are ``not_allocated`` without entering the instance. Each
-request's weight follows ``allocator.fairness`` from the resident's decided requests of
-the nights before.
+(``parking.occupancy``: bookings and pass nights) widened by the turnover on both sides
+and minus the district's suspensions of the building (scheduled ones too, as bookings
+are refused for them), rounded inwards to whole minutes. A building whose plan sells no
+single nights offers nothing. Demand is the pending requests whose resident is still
+verified (home: their compound), whose vehicle still exists and is not held elsewhere
+for the stay, and whose stay has not ended; the others are ``not_allocated`` without
+entering the instance. Each request's weight follows ``allocator.fairness`` from the
+resident's decided requests of the nights before.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from pydantic import BaseModel
@@ -211,8 +216,9 @@ async def _build(
         since = min(w[0].start for w in built.offered.values()) - turnover
         until = max(w[-1].end for w in built.offered.values()) + turnover
         claims = await active_claims(conn, list(built.offered), since, until)
+        suspended = await repository.suspension_periods(conn, list(built.offered), since, until)
     else:
-        claims = {}
+        claims, suspended = {}, {}
 
     instance_spaces = []
     for s in spaces:
@@ -220,7 +226,8 @@ async def _build(
             continue
         free = subtract(
             built.offered[s.building_id],
-            [(start - turnover, end + turnover) for start, end in claims.get(s.id, [])],
+            [(start - turnover, end + turnover) for start, end in claims.get(s.id, [])]
+            + suspended.get(s.building_id, []),
         )
         available = [w for w in (_whole_minutes(w) for w in free) if w is not None]
         if not available:
@@ -282,12 +289,18 @@ async def _write(
     """Reservations with their outbox rows for the served; every request's decision."""
     tz = settings.tz
     night = built.instance.night
+    offered, suspended = await _offered_at_write(conn, built, solution, tz)
     allocations = []
     for a in sorted(solution.assignments, key=lambda a: int(a.request)):
         r = built.requests[int(a.request)]
         space_id = int(a.space)
         building_id = built.space_building[space_id]
-        window = next(w for w in built.offered[building_id] if w.contains(r.arrive, r.depart))
+        window = next(
+            (w for w in offered.get(building_id, ()) if w.contains(r.arrive, r.depart)), None
+        )
+        closed = any(s < r.depart and r.arrive < e for s, e in suspended.get(building_id, ()))
+        if window is None or closed:
+            continue  # changed while the solver ran: not_allocated, counted as lost below
         fee = quote(
             built.plans[building_id], night, window.start, window.end, r.arrive, r.depart, tz
         )
@@ -319,10 +332,13 @@ async def _write(
         await sync.emit_availability(
             conn, building_id, [night], tz, windows={night: built.windows[building_id]}
         )
-    lost = len(allocations) - len(written)
+    lost = len(solution.assignments) - len(written)
     if lost:
         log.warning(
-            "night %s: %d allocations lost their space to a claim made meanwhile", night, lost
+            "night %s: %d allocations lost their space to a claim, a schedule change or a "
+            "suspension made meanwhile",
+            night,
+            lost,
         )
     decisions = []
     for r in pending:
@@ -336,6 +352,32 @@ async def _write(
             )
         )
     return decisions
+
+
+async def _offered_at_write(
+    conn: asyncpg.Connection, built: _Built, solution: Solution, tz: ZoneInfo
+) -> tuple[dict[int, list[Window]], dict[int, list[tuple[dt.datetime, dt.datetime]]]]:
+    """Per building served, under the building's lock: the windows it offers now, and the
+    district suspensions over them. A blackout, rule change or suspension committed while
+    the solver ran counts (its own check found no reservation of this run to strand)."""
+    night = built.instance.night
+    served = sorted({built.space_building[int(a.space)] for a in solution.assignments})
+    active = await repository.lock_active_buildings(conn, served)
+    found = await load_window_results(conn, active, [night], tz) if active else {}
+    offered: dict[int, list[Window]] = {}
+    for building_id in sorted(active):
+        windows = found[building_id, night]
+        if isinstance(windows, CalendarMissing):
+            continue
+        built.windows[building_id] = windows  # what the Availability message says
+        tonight = [w for w in windows if w.start.astimezone(tz).date() == night]
+        if tonight:
+            offered[building_id] = tonight
+    if not offered:
+        return offered, {}
+    since = min(ws[0].start for ws in offered.values())
+    until = max(ws[-1].end for ws in offered.values())
+    return offered, await repository.suspension_periods(conn, list(offered), since, until)
 
 
 async def _record_failure(

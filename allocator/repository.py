@@ -24,10 +24,12 @@ __all__ = [
     "decide_requests",
     "insert_allocations",
     "insert_run",
+    "lock_active_buildings",
     "nights_with_pending_requests",
     "outcomes_before",
     "pending_requests",
     "shared_spaces",
+    "suspension_periods",
     "try_lock_night",
 ]
 
@@ -63,6 +65,22 @@ SELECT s.id, s.building_id, s.features, b.lat, b.lon, b.district_place_id
 FROM spaces s JOIN buildings b ON b.id = s.building_id
 WHERE s.shared AND b.status = 'active'
 ORDER BY s.id
+"""
+
+# The district's suspensions of these buildings over the span, in any state, as bookings
+# ask (a scheduled one closes the building when it begins and cancels what it holds).
+_SUSPENSIONS = """
+SELECT building_id, lower(period) AS start, upper(period) AS end
+FROM place_suspensions
+WHERE building_id = ANY($1::bigint[]) AND period && tstzrange($2, $3)
+ORDER BY building_id, lower(period)
+"""
+
+# KEY SHARE, the lock a booking takes: a schedule change or a suspension (each locks the
+# building FOR UPDATE) committed while the solver ran is seen by the reads after this, and
+# one made later waits for the run's commit and then finds its reservations. Id order.
+_LOCK_BUILDINGS = """
+SELECT id, status FROM buildings WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE
 """
 
 # The same predicate as reservations_plate_no_overlap: a car already held elsewhere for
@@ -224,6 +242,22 @@ async def outcomes_before(
 
 async def shared_spaces(conn: asyncpg.Connection) -> list[SupplySpace]:
     return [SupplySpace.model_validate(dict(r)) for r in await conn.fetch(_SHARED_SPACES)]
+
+
+async def suspension_periods(
+    conn: asyncpg.Connection, building_ids: Sequence[int], since: dt.datetime, until: dt.datetime
+) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """Per building, the district suspension periods that overlap ``[since, until)``."""
+    found: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for row in await conn.fetch(_SUSPENSIONS, list(building_ids), since, until):
+        found.setdefault(row["building_id"], []).append((row["start"], row["end"]))
+    return found
+
+
+async def lock_active_buildings(conn: asyncpg.Connection, building_ids: Sequence[int]) -> set[int]:
+    """Lock the buildings (KEY SHARE, to the end of the transaction); those still active."""
+    rows = await conn.fetch(_LOCK_BUILDINGS, sorted(set(building_ids)))
+    return {row["id"] for row in rows if row["status"] == "active"}
 
 
 async def busy_request_ids(

@@ -488,3 +488,63 @@ async def test_an_allocation_keeps_the_plan_version_that_priced_it(
     )
     assert (row["plan_id"], row["status"], row["fee_fen"]) == (pricing_plan, "no_show", 0)
     assert await conn.fetchval("SELECT count(*) FROM charges WHERE kind = 'no_show'") == 0
+
+
+async def test_a_district_suspension_over_the_night_is_not_offered(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """A suspension the platform scheduled (the building still active at the cutoff) is
+    subtracted like a blackout: a booking for that time is refused, and an allocation there
+    would be cancelled when the period begins."""
+    night = night_in(1)
+    building = await make_building(conn, spaces=2)  # room for both but for the suspension
+    await conn.execute(
+        "INSERT INTO place_suspensions (building_id, period) VALUES ($1, tstzrange($2, $3))",
+        building.id,
+        at(night, 21),
+        at(night, 23),
+    )
+    whole, late = await make_resident(conn), await make_resident(conn)
+    whole_id = await insert_allocation_request(conn, whole, night)
+    late_id = await insert_allocation_request(conn, late, night, arrive=at(night, 23, 30))
+
+    result = await run_night(pool, night, settings, now=_after_cutoff(night, settings))
+
+    assert result.outcome == "completed"
+    decided = await _requests(conn, night)
+    assert (decided[whole_id]["status"], decided[late_id]["status"]) == (
+        "not_allocated",
+        "allocated",
+    )
+    overlapping = await conn.fetchval(
+        """SELECT count(*) FROM reservations r JOIN place_suspensions p
+           ON p.building_id = r.building_id AND p.period && r.stay"""
+    )
+    assert overlapping == 0
+
+
+async def test_a_blackout_committed_while_the_solver_ran_gets_no_allocation(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The job's steps one by one, with a blackout over the night committed between solve
+    and write: its check for reservations it would strand found none yet, so the write
+    must see it (under the building's lock, as a booking does) and refuse the stay."""
+    from allocator import job
+
+    night = night_in(1)
+    building = await make_building(conn, spaces=2)
+    residents = [await make_resident(conn) for _ in range(2)]
+    for r in residents:
+        await insert_allocation_request(conn, r, night)
+    now = _after_cutoff(night, settings)
+
+    async with pool.acquire() as job_conn, job_conn.transaction():
+        pending = await repository.pending_requests(job_conn, night)
+        built = await job._build(job_conn, night, pending, settings, now)
+        solution = job._solve(built.instance, job._Solver(time_limit_s=5, workers=1, seed=0))
+        assert len(solution.assignments) == 2
+        await add_blackout(conn, building.id, at(night, 18), at(night, 9))
+        decisions = await job._write(job_conn, built, solution, pending, settings, now)
+
+    assert [d.status for d in decisions] == ["not_allocated", "not_allocated"]
+    assert await _allocated(conn) == []

@@ -121,10 +121,17 @@ def outbox_replay(outbox_id: int | None, all_dead: bool) -> None:
 @click.command()
 def reconcile() -> None:
     """Compare with what the platform holds, re-send what differs, print what was fixed."""
+    import httpx
+
     from integrations.district.reconcile import reconcile as run
 
     settings = _settings()
-    report = asyncio.run(_with_pool(settings, lambda pool: run(pool, settings)))
+    try:
+        report = asyncio.run(_with_pool(settings, lambda pool: run(pool, settings)))
+    except httpx.HTTPError as exc:  # down, refused, or an error answer to a read
+        raise click.ClickException(
+            f"the district platform could not be read: {type(exc).__name__}: {exc}"
+        ) from exc
     for line in report.lines():
         click.echo(line)
 

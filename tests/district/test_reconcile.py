@@ -202,3 +202,20 @@ async def test_resending_state_takes_the_reservation_before_the_availability_lik
         ("availability", 3),
         ("reservation", 3),
     ]
+
+
+async def test_reconcile_with_the_platform_unreachable_fails_with_a_message(
+    conn: asyncpg.Connection, db_dsn: str
+) -> None:
+    import socket
+
+    building = await make_building(conn)
+    await sync.emit_place(conn, building.id, TZ)
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    answer = _parking("reconcile", dsn=db_dsn, url=closed)
+    assert answer.returncode == 1
+    assert "the district platform could not be read" in answer.stderr
+    assert "Traceback" not in answer.stderr
+    assert await conn.fetchval("SELECT count(*) FROM outbox") == 1  # nothing queued

@@ -35,6 +35,7 @@ __all__ = [
 
 _SET_FEE = "UPDATE reservations SET fee_fen = $2, updated_at = $3 WHERE id = $1"
 _PASS_CHARGE = "SELECT id FROM charges WHERE pass_id = $1 AND kind = 'pass'"
+_PASS_PLAN = "SELECT plan_id FROM passes WHERE id = $1"
 _PASS_NIGHTS = "SELECT count(DISTINCT night) FROM reservations WHERE pass_id = $1"
 # Another claim of the same pass and night (a night of two windows) already refunded.
 _NIGHT_REFUNDED = """
@@ -46,9 +47,17 @@ SELECT EXISTS (
 
 
 async def _plan_of(
-    conn: asyncpg.Connection, building_id: int, night: dt.date, plan_id: int | None
+    conn: asyncpg.Connection,
+    building_id: int,
+    night: dt.date,
+    plan_id: int | None,
+    pass_id: int | None = None,
 ) -> PricePlan | None:
-    """The version that priced it, else the one in force on its night, else None."""
+    """The version that priced it (a pass night's: its pass's), else the one in force on
+    its night, else None."""
+    if plan_id is None and pass_id is not None:
+        # A pass runs to its month's end on the terms it was sold under, even past a switch.
+        plan_id = await conn.fetchval(_PASS_PLAN, pass_id)
     if plan_id is not None:
         return await repository.plan_by_id(conn, plan_id)
     try:
@@ -117,9 +126,16 @@ async def charge_overstay(
     """The overstay of a car leaving at ``exit_at`` after its reservation's window.
 
     Counted from the end of the night's window that holds the stay (``overstay_fee``:
-    every started hour past it, once the grace is exceeded), under the reservation's plan.
+    every started hour past it, once the grace is exceeded), under the reservation's plan
+    (a pass night's: its pass's).
     """
-    plan = await _plan_of(conn, reservation.building_id, reservation.night, reservation.plan_id)
+    plan = await _plan_of(
+        conn,
+        reservation.building_id,
+        reservation.night,
+        reservation.plan_id,
+        reservation.pass_id,
+    )
     if plan is None:
         return None
     windows = await night_windows(conn, reservation.building_id, reservation.night, tz)

@@ -461,3 +461,48 @@ async def test_an_admin_refunds_a_booking_charge_in_parts_up_to_its_amount(
     assert_problem(answers[2], 409, "refund-refused")
     rows = await _charges(conn, reservation_id=reservation)
     assert [c["amount_fen"] for c in rows] == [1000, -600, -400]
+
+
+async def test_a_pass_night_after_a_switch_pays_overstay_under_the_passs_version(conn) -> None:
+    # Monthly at 1000 fen per started hour of overstay until 14 June 2025, then per use at
+    # 5000 fen an hour; the June pass was sold under the monthly version and runs to the
+    # end of June on its terms.
+    building = await make_building(conn, spaces=1, fee_fen=None, monthly_pass_fen=30000)
+    monthly = await add_plan(
+        conn,
+        building.id,
+        mode="monthly",
+        per_use_fee_fen=None,
+        monthly_fee_fen=30000,
+        overstay_fen_per_hour=1000,
+        effective_from=dt.date(2025, 1, 1),
+    )
+    await add_plan(
+        conn,
+        building.id,
+        per_use_fee_fen=1000,
+        overstay_fen_per_hour=5000,
+        effective_from=dt.date(2025, 6, 15),
+    )
+    resident = await make_resident(conn)
+    pass_id = await insert_pass(
+        conn, building_id=building.id, resident=resident, month=dt.date(2025, 6, 1)
+    )
+    await conn.execute("UPDATE passes SET plan_id = $2 WHERE id = $1", pass_id, monthly)
+    night = dt.date(2025, 6, 20)
+    await insert_reservation(
+        conn,
+        space_id=building.space_ids[0],
+        resident=resident,
+        start=at(night, 19),
+        end=at(night, 7),
+        pass_id=pass_id,
+    )
+    now = dt.datetime.now(TZ)
+    await record_entry(conn, building.id, resident.plate, at(night, 20), now=now, tz=TZ)
+    session = await record_exit(conn, building.id, resident.plate, at(night, 8, 30), now=now, tz=TZ)
+    # By hand: window end 07:00, exit 08:30, no grace: 2 started hours x 1000 fen.
+    overstay = await _charges(conn, session_id=session.id)
+    assert [(c["kind"], c["amount_fen"], c["plan_version"]) for c in overstay] == [
+        ("overstay", 2000, 2)
+    ]

@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# `make run DISTRICT_SIM=1`: also the district platform simulator on :8100 and the relay,
-# with the api and relay pointed at it (a development secret); a reconciliation once the
-# api is up sends the simulator the demo's whole state.
+# `make run`: the api, and the worker beside it (hold and no-show sweeps, the night
+# allocation at each cutoff). `make run DISTRICT_SIM=1`: also the district platform
+# simulator on :8100, with the api and the worker pointed at it (a development secret);
+# the worker then relays the outbox, applies suspensions, and reconciles, which at start
+# sends the simulator the demo's whole state. Ctrl-C stops them all.
 DISTRICT_SIM ?=
 DISTRICT_ENV := PARKING_DISTRICT_URL=http://127.0.0.1:8100 \
 	PARKING_DISTRICT_SECRET=whsec_bG9jYWwtZGlzdHJpY3Qtc2VjcmV0LWNoYW5nZS1tZSE=
@@ -29,11 +31,12 @@ ifeq ($(DISTRICT_SIM),1)
 	@echo "District simulator: http://127.0.0.1:8100/sim/state"
 	export $(DISTRICT_ENV); \
 	$(BIN)/parking district-sim --port 8100 & sim=$$!; \
-	$(BIN)/parking relay & relay=$$!; \
-	trap 'kill $$sim $$relay' EXIT; \
-	(sleep 3 && $(BIN)/parking reconcile) & \
+	$(BIN)/parking worker & worker=$$!; \
+	trap 'kill $$sim $$worker' EXIT; \
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000
 else
+	$(BIN)/parking worker & worker=$$!; \
+	trap 'kill $$worker' EXIT; \
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000
 endif
 

@@ -79,6 +79,9 @@ class Job:
     name: str
     interval_s: float
     run: JobRun
+    quiet: bool = False
+    """Log its runs at debug level (a job run every second would bury the log); the job
+    logs what it did itself."""
 
 
 async def _sweeps(pool: asyncpg.Pool, settings: Settings) -> str:
@@ -98,6 +101,8 @@ async def _relay(pool: asyncpg.Pool, settings: Settings) -> str:
             handled += batch
             if batch == 0:
                 break
+    if handled:
+        log.info("outbox relayed: %d messages sent or superseded", handled)
     return f"handled={handled}"
 
 
@@ -122,7 +127,7 @@ def default_jobs(settings: Settings) -> list[Job]:
     ]
     if settings.district_url is not None:
         jobs += [
-            Job("outbox-relay", settings.worker_relay_interval_s, _relay),
+            Job("outbox-relay", settings.worker_relay_interval_s, _relay, quiet=True),
             Job("reconcile", settings.worker_reconcile_interval_s, _reconcile),
             # Suspensions begin and end on time only if something runs this.
             Job("district-housekeeping", _HOUSEKEEPING_INTERVAL_S, _district_housekeeping),
@@ -142,7 +147,8 @@ async def run_job_if_due(pool: asyncpg.Pool, settings: Settings, job: Job, worke
                 return wait_s
             await lock_conn.execute(_STARTED, job.name, worker_id)
             started = time.time()
-            log.info("job started", extra={"job": job.name, "worker": worker_id})
+            level = logging.DEBUG if job.quiet else logging.INFO
+            log.log(level, "job started", extra={"job": job.name, "worker": worker_id})
             result, error = None, None
             try:
                 result = await job.run(pool, settings)
@@ -159,7 +165,8 @@ async def run_job_if_due(pool: asyncpg.Pool, settings: Settings, job: Job, worke
                 None if result is None else str(result)[:500],
                 error,
             )
-            log.info(
+            log.log(
+                level,
                 "job finished",
                 extra={
                     "job": job.name,

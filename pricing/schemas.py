@@ -11,7 +11,6 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from pricing.charges import ChargeKind
-from pricing.money import Fen
 from pricing.plans import PlanMode, PricePlan
 
 __all__ = [
@@ -26,6 +25,9 @@ __all__ = [
 
 Minutes = Annotated[StrictInt, Field(ge=0, le=7 * 24 * 60)]
 PositiveFen = Annotated[StrictInt, Field(gt=0, le=100_000_000)]
+# A plan's fees, at most 1,000,000 CNY: unbounded, a fee the ledger's bigint holds could
+# still overflow it once multiplied (hours of overstay) or summed (a month's revenue).
+PlanFen = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
 
 
 class NewPlan(BaseModel):
@@ -34,13 +36,13 @@ class NewPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: PlanMode
-    per_use_fee_fen: Fen | None = None
-    monthly_fee_fen: Fen | None = None
-    overstay_fen_per_hour: Fen = 0
+    per_use_fee_fen: PlanFen | None = None
+    monthly_fee_fen: PlanFen | None = None
+    overstay_fen_per_hour: PlanFen = 0
     overstay_grace_minutes: Minutes = 0
-    no_show_fee_fen: Fen = 0
+    no_show_fee_fen: PlanFen = 0
     free_cancel_minutes: Minutes = 0
-    late_cancel_fee_fen: Fen = 0
+    late_cancel_fee_fen: PlanFen = 0
     effective_from: dt.date | None = Field(
         default=None,
         description="The first night it prices: after today; default the first day of "
@@ -54,10 +56,10 @@ class PlanSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: PlanMode
-    per_use_fee_fen: Fen | None = Field(
+    per_use_fee_fen: PlanFen | None = Field(
         default=None, description="Default: the fee of the version in force then."
     )
-    monthly_fee_fen: Fen | None = Field(
+    monthly_fee_fen: PlanFen | None = Field(
         default=None, description="Default: the fee of the version in force then."
     )
     effective_from: dt.date | None = Field(

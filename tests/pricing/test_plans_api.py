@@ -104,6 +104,11 @@ async def test_a_version_from_the_past_or_tonight_is_refused(
         {"mode": "per_use", "per_use_fee_fen": 1, "colour": "red"},
         {"mode": "per_use", "per_use_fee_fen": 1000.0},  # money is integer fen, never a float
         {"mode": "per_use", "per_use_fee_fen": "1000"},
+        # Fees above 1,000,000 CNY: three started hours of this overstay, or a few such
+        # passes in a month's revenue, would overflow the ledger's bigint at a car's exit.
+        {"mode": "per_use", "per_use_fee_fen": 1000, "overstay_fen_per_hour": 5 * 10**18},
+        {"mode": "monthly", "monthly_fee_fen": 10**18},
+        {"mode": "per_use", "per_use_fee_fen": 100_000_001},
     ],
 )
 async def test_an_invalid_plan_is_422_and_writes_nothing(client, conn, managed, body) -> None:
@@ -111,6 +116,17 @@ async def test_an_invalid_plan_is_422_and_writes_nothing(client, conn, managed, 
     response = await client.post(f"/buildings/{building.id}/plans", json=body, headers=headers)
     assert response.status_code == 422, response.text
     assert response.json()["type"] in ("plan-invalid", "validation-error")
+    assert await conn.fetchval("SELECT count(*) FROM price_plans") == 1
+
+
+async def test_a_switch_to_a_fee_above_a_million_cny_is_422(client, conn, managed) -> None:
+    building, headers = managed
+    response = await client.post(
+        f"/buildings/{building.id}/plans/switch",
+        json={"mode": "monthly", "monthly_fee_fen": 100_000_001},
+        headers=headers,
+    )
+    assert_problem(response, 422, "validation-error")
     assert await conn.fetchval("SELECT count(*) FROM price_plans") == 1
 
 

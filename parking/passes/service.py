@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+PASS_MONTHS_AHEAD = 12
+"""How many months after this one a pass may be bought for: plans and the holiday
+calendar are not known much further ahead."""
+
+
 def parse_month(text: str) -> dt.date:
     """The first day of a ``YYYY-MM`` month; 422 ``invalid-month`` otherwise."""
     try:
@@ -125,12 +130,19 @@ async def buy_pass(
     await require_verified(conn, user_id)
     vehicle = await vehicle_of(conn, user_id, new.vehicle_id)
     month = parse_month(new.month)
+    today = now.astimezone(tz).date()
+    if (month.year - today.year) * 12 + month.month - today.month > PASS_MONTHS_AHEAD:
+        raise Problem(
+            422,
+            "invalid-month",
+            f"Passes are sold for this month and the next {PASS_MONTHS_AHEAD}, "
+            f"not yet for {new.month}.",
+        )
     building = await repository.get_building(conn, new.building_id)
     if building is None:
         raise Problem(404, "not-found", f"There is no building {new.building_id}.")
     if building.status != "active":
         raise Problem(409, "place-suspended", "This building is suspended and sells no passes.")
-    today = now.astimezone(tz).date()
     try:
         plan = pass_plan(await plans_of(conn, building.id), month, bought_on=today)
     except NotBookable as exc:

@@ -371,3 +371,23 @@ async def test_a_vehicle_booked_elsewhere_on_a_night_gets_no_pass(client, conn, 
     )
     assert problem["nights"] == [night.isoformat()]
     assert await _written(conn) == before
+
+
+@pytest.mark.parametrize("months_ahead", [13, 24, 95_000])
+async def test_a_pass_more_than_a_year_ahead_is_refused_and_writes_nothing(
+    client, conn, buyer, months_ahead
+):
+    resident, headers = buyer
+    building = await make_building(conn, spaces=2, monthly_pass_fen=FEE)
+    today = local_today()
+    index = today.year * 12 + today.month - 1 + months_ahead
+    month = f"{index // 12:04d}-{index % 12 + 1:02d}"
+    before = await _written(conn)
+    response = await client.post(
+        "/passes",
+        json={"building_id": building.id, "vehicle_id": resident.vehicle_id, "month": month},
+        headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert_problem(response, 422, "invalid-month")
+    assert month in response.json()["detail"]
+    assert await _written(conn) == before

@@ -75,9 +75,10 @@ def default_rules(settings: Settings) -> list[RateLimitRule]:
     """The service's rules; a limit of 0 turns a rule off. One line adds a rule."""
     window = settings.rate_limit_window_s
     rules = [
+        # Every way a resident claims a space: bookings, passes, allocation requests.
         RateLimitRule(
             "booking",
-            re.compile(r"^/reservations/?$"),
+            re.compile(r"^/(reservations|passes|allocation-requests)/?$"),
             settings.rate_limit_booking,
             window,
             "user",

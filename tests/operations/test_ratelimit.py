@@ -75,6 +75,26 @@ async def test_a_refused_validation_error_still_counts_and_shows_the_headers(
     assert_problem(again, 429, "rate-limited")
 
 
+async def test_passes_and_allocation_requests_count_as_bookings(
+    conn: asyncpg.Connection, settings: Settings
+) -> None:
+    # Every way a resident claims a space draws on one count per user.
+    resident = await make_resident(conn, settings)
+    app = create_app(_limited(settings, rate_limit_booking=2, rate_limit_window_s=600))
+    async with AsyncTestClient(app=app) as client:
+        answers = [
+            await client.post(
+                path,
+                json={"night": "nope"},
+                headers={**resident.headers, "Idempotency-Key": f"key-{k}"},
+            )
+            for k, path in enumerate(["/passes", "/allocation-requests", "/reservations"])
+        ]
+    assert [a.headers["ratelimit-remaining"] for a in answers[:2]] == ["1", "0"]
+    assert all(a.status_code == 422 for a in answers[:2])
+    assert_problem(answers[2], 429, "rate-limited")
+
+
 async def test_sign_ins_are_limited_per_client_address(
     conn: asyncpg.Connection, settings: Settings
 ) -> None:

@@ -59,6 +59,30 @@ async def _seed_terms_building(conn: asyncpg.Connection, **terms: int):
     return building
 
 
+async def _charged_booking(conn, hours_ago: int = 0):
+    """Last night's booking of a new resident in a new building, charged 1000 fen
+    ``hours_ago``: the reservation's id and the charge's."""
+    building = await make_building(conn, spaces=1)
+    resident = await make_resident(conn)
+    reservation = await insert_reservation(
+        conn,
+        space_id=building.space_ids[0],
+        resident=resident,
+        start=at(night_in(-1), 20),
+        end=at(night_in(-1), 7),
+    )
+    charge_id = await conn.fetchval(
+        """INSERT INTO charges (kind, amount_fen, user_id, building_id, reservation_id, occurred_at)
+           VALUES ('per_use', 1000, $1, $2, $3, now() - make_interval(hours => $4))
+           RETURNING id""",
+        resident.id,
+        building.id,
+        reservation,
+        hours_ago,
+    )
+    return reservation, charge_id
+
+
 async def test_a_completed_stay_pays_its_booked_fee_and_a_late_exit_its_overstay(conn) -> None:
     building = await _seed_terms_building(conn)
     resident = await make_resident(conn)
@@ -222,22 +246,7 @@ async def test_a_pass_is_charged_its_price_and_an_operator_cancelled_night_refun
 
 
 async def test_the_ledger_refuses_updates_and_deletes(conn) -> None:
-    building = await make_building(conn, spaces=1)
-    resident = await make_resident(conn)
-    reservation = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        resident=resident,
-        start=at(night_in(-1), 20),
-        end=at(night_in(-1), 7),
-    )
-    charge_id = await conn.fetchval(
-        """INSERT INTO charges (kind, amount_fen, user_id, building_id, reservation_id, occurred_at)
-           VALUES ('per_use', 1000, $1, $2, $3, now()) RETURNING id""",
-        resident.id,
-        building.id,
-        reservation,
-    )
+    _, charge_id = await _charged_booking(conn)
     for statement in (
         "UPDATE charges SET amount_fen = 1 WHERE id = $1",
         "DELETE FROM charges WHERE id = $1",
@@ -334,22 +343,7 @@ async def test_no_charge_is_negative_except_a_refund(conn, kind, amount) -> None
 
 
 async def test_an_admin_refunds_part_of_a_charge_never_more_than_it(client, conn, settings) -> None:
-    building = await make_building(conn, spaces=1)
-    resident = await make_resident(conn)
-    reservation = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        resident=resident,
-        start=at(night_in(-1), 20),
-        end=at(night_in(-1), 7),
-    )
-    charge_id = await conn.fetchval(
-        """INSERT INTO charges (kind, amount_fen, user_id, building_id, reservation_id, occurred_at)
-           VALUES ('per_use', 1000, $1, $2, $3, now() - interval '1 hour') RETURNING id""",
-        resident.id,
-        building.id,
-        reservation,
-    )
+    reservation, charge_id = await _charged_booking(conn, hours_ago=1)
     admin = await make_user(conn, "admin")
     headers = {**token_headers(settings, admin.id, "admin"), "Idempotency-Key": "refund-1"}
     url = f"/admin/charges/{charge_id}/refunds"
@@ -427,22 +421,7 @@ async def test_a_pass_bought_any_time_in_its_month_is_charged_at_most_the_monthl
 async def test_an_admin_refunds_a_booking_charge_in_parts_up_to_its_amount(
     client, conn, settings
 ) -> None:
-    building = await make_building(conn, spaces=1)
-    resident = await make_resident(conn)
-    reservation = await insert_reservation(
-        conn,
-        space_id=building.space_ids[0],
-        resident=resident,
-        start=at(night_in(-1), 20),
-        end=at(night_in(-1), 7),
-    )
-    charge_id = await conn.fetchval(
-        """INSERT INTO charges (kind, amount_fen, user_id, building_id, reservation_id, occurred_at)
-           VALUES ('per_use', 1000, $1, $2, $3, now() - interval '1 hour') RETURNING id""",
-        resident.id,
-        building.id,
-        reservation,
-    )
+    reservation, charge_id = await _charged_booking(conn, hours_ago=1)
     admin = await make_user(conn, "admin")
     url = f"/admin/charges/{charge_id}/refunds"
     answers = []

@@ -3,9 +3,15 @@
 The rule, pure and documented so the night job and the tests apply the same one:
 
 * A resident's **refusal streak** for night N is the number of consecutive nights
-  N-1, N-2, ... on each of which they had a request that the allocation refused.
-  The streak ends at the first earlier night on which they were served, withdrew,
-  or made no request (a night they did not ask for is not a night they were denied).
+  N-1, N-2, ... on each of which they had a request that the allocation refused: it
+  went to the solver and was not served, or lost its space to a change committed while
+  the solver ran. The streak ends at the first earlier night on which they were served,
+  withdrew, made no request (a night they did not ask for is not a night they were
+  denied), or had their request set aside before solving (resident no longer verified,
+  vehicle removed, car already held elsewhere over the stay, stay over). A set-aside
+  night ends the streak rather than being skipped: nobody competed for a space with the
+  request that night, so, like a withdrawn one, it is a night the resident was not
+  denied, and a car parked elsewhere must not earn priority for the next night.
 * Their request's **weight** for night N is ``base + min(streak, max_bonus)``.
 
 Why it works: the allocator first maximises the total weight served, so among
@@ -34,7 +40,8 @@ class NightOutcome(StrEnum):
     """What became of a resident's request on one night."""
 
     SERVED = "served"
-    REFUSED = "refused"  # the allocation could not place it (``not_allocated``)
+    REFUSED = "refused"  # the allocation could not place it (not_allocated, refused)
+    SET_ASIDE = "set_aside"  # never put to the allocation (not_allocated, set_aside)
     WITHDRAWN = "withdrawn"
 
 

@@ -25,8 +25,9 @@ are refused for them), rounded inwards to whole minutes. A building whose plan s
 single nights offers nothing. Demand is the pending requests whose resident is still
 verified (home: their compound), whose vehicle still exists and is not held elsewhere
 for the stay, and whose stay has not ended; the others are ``not_allocated`` without
-entering the instance. Each request's weight follows ``allocator.fairness`` from the
-resident's decided requests of the nights before.
+entering the instance (reason ``set_aside``; one the allocation could not place is
+``refused``). Each request's weight follows ``allocator.fairness`` from the resident's
+decided requests of the nights before, where only a ``refused`` one is a refusal.
 """
 
 from __future__ import annotations
@@ -75,7 +76,12 @@ RunOutcome = Literal["completed", "busy", "nothing_pending", "failed"]
 _MINUTE = dt.timedelta(minutes=1)
 # After a failed run, the worker leaves the night alone this long before trying again.
 RETRY_AFTER_FAILURE = dt.timedelta(minutes=5)
-_OUTCOMES = {"allocated": NightOutcome.SERVED, "not_allocated": NightOutcome.REFUSED}
+# outcomes_before's answers; a set-aside night is not a refusal (allocator.fairness).
+_OUTCOMES = {
+    "allocated": NightOutcome.SERVED,
+    "refused": NightOutcome.REFUSED,
+    "set_aside": NightOutcome.SET_ASIDE,
+}
 
 
 class NightRun(BaseModel):
@@ -340,17 +346,29 @@ async def _write(
             night,
             lost,
         )
+    excluded = set(built.excluded)
     decisions = []
     for r in pending:
         res = reservation_of.get(r.id)
-        decisions.append(
-            Decision(
-                request_id=r.id,
-                status="allocated" if res else "not_allocated",
-                weight=built.weights[r.id],
-                reservation_id=res.id if res else None,
+        if res is not None:
+            decisions.append(
+                Decision(
+                    request_id=r.id,
+                    status="allocated",
+                    weight=built.weights[r.id],
+                    reservation_id=res.id,
+                )
             )
-        )
+        else:
+            decisions.append(
+                Decision(
+                    request_id=r.id,
+                    status="not_allocated",
+                    # Only a request the allocation could not place is a refusal (fairness).
+                    reason="set_aside" if r.id in excluded else "refused",
+                    weight=built.weights[r.id],
+                )
+            )
     return decisions
 
 
@@ -471,7 +489,7 @@ async def run_night(
         run_id = await _record_failure(pool, night, solver, started, error)
         return NightRun(night=night, outcome="failed", run_id=run_id, error=error)
     log.info(
-        "night %s: run %s %s, %d of %d requests served (%d refused before solving; "
+        "night %s: run %s %s, %d of %d requests served (%d set aside before solving; "
         "weight %d, bound %d), build %d ms, solve %d ms, write %d ms",
         night,
         run_id,

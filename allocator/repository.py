@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Literal
 
 import asyncpg
 from pydantic import BaseModel
@@ -54,8 +55,9 @@ FOR UPDATE OF q
 
 # status <> 'withdrawn' is allocation_requests_one_per_night's predicate, so that index
 # answers; a night with only a withdrawn request is, for fairness, a night not refused.
+# A not_allocated request answers with its reason: only 'refused' is a refusal.
 _OUTCOMES = """
-SELECT user_id, night, status
+SELECT user_id, night, coalesce(not_allocated_reason, status) AS outcome
 FROM allocation_requests
 WHERE user_id = ANY($1::bigint[]) AND night >= $2 AND night < $3 AND status <> 'withdrawn'
 """
@@ -124,10 +126,10 @@ RETURNING id
 # job's row locks make that impossible; the test keeps it so if the locks ever change).
 _DECIDE = """
 UPDATE allocation_requests q
-SET status = d.status, weight = d.weight, reservation_id = d.reservation_id, run_id = $1,
-    decided_at = $2
-FROM unnest($3::bigint[], $4::text[], $5::int[], $6::bigint[])
-     AS d (id, status, weight, reservation_id)
+SET status = d.status, not_allocated_reason = d.reason, weight = d.weight,
+    reservation_id = d.reservation_id, run_id = $1, decided_at = $2
+FROM unnest($3::bigint[], $4::text[], $5::text[], $6::int[], $7::bigint[])
+     AS d (id, status, reason, weight, reservation_id)
 WHERE q.id = d.id AND q.status = 'pending'
 """
 
@@ -188,7 +190,9 @@ class NewAllocation(BaseModel):
 
 class Decision(BaseModel):
     request_id: int
-    status: str  # allocated | not_allocated
+    status: Literal["allocated", "not_allocated"]
+    reason: Literal["refused", "set_aside"] | None = None
+    """Why not_allocated: ``refused`` by the allocation, or ``set_aside`` before solving."""
     weight: int | None
     reservation_id: int | None = None
 
@@ -231,12 +235,13 @@ async def pending_requests(conn: asyncpg.Connection, night: dt.date) -> list[Pen
 async def outcomes_before(
     conn: asyncpg.Connection, user_ids: Sequence[int], night: dt.date, nights: int
 ) -> dict[int, dict[dt.date, str]]:
-    """Per resident, the decided status of their request on each of the ``nights`` nights
-    before ``night`` on which they had one (``allocated`` or ``not_allocated``)."""
+    """Per resident, the outcome of their request on each of the ``nights`` nights before
+    ``night`` on which they had one not withdrawn: ``allocated``, ``refused`` or
+    ``set_aside`` (the two reasons for ``not_allocated``)."""
     rows = await conn.fetch(_OUTCOMES, list(user_ids), night - dt.timedelta(days=nights), night)
     found: dict[int, dict[dt.date, str]] = {}
     for row in rows:
-        found.setdefault(row["user_id"], {})[row["night"]] = row["status"]
+        found.setdefault(row["user_id"], {})[row["night"]] = row["outcome"]
     return found
 
 
@@ -330,6 +335,7 @@ async def decide_requests(
         at,
         [d.request_id for d in decisions],
         [d.status for d in decisions],
+        [d.reason for d in decisions],
         [d.weight for d in decisions],
         [d.reservation_id for d in decisions],
     )

@@ -23,8 +23,8 @@ __all__ = [
 
 # Every column, with the stay split into its bounds; use in RETURNING clauses too.
 COLUMNS = """id, user_id, vehicle_id, plate, night, lower(stay) AS arrive, upper(stay) AS depart,
-    max_walk_m, max_price_fen, needs, status, weight, reservation_id, run_id, created_at,
-    decided_at"""
+    max_walk_m, max_price_fen, needs, status, not_allocated_reason, weight, reservation_id,
+    run_id, created_at, decided_at"""
 
 # DO NOTHING on allocation_requests_one_per_night: no row means the resident already has
 # a request for that night (the index is the rule, so two submissions at once cannot both

@@ -19,9 +19,11 @@ __all__ = [
     "AllocationRequestOut",
     "AllocationRequestStatus",
     "NewAllocationRequest",
+    "NotAllocatedReason",
 ]
 
 AllocationRequestStatus = Literal["pending", "allocated", "not_allocated", "withdrawn"]
+NotAllocatedReason = Literal["refused", "set_aside"]
 Id = Annotated[int, Field(gt=0, lt=2**63)]
 
 MAX_WALK_M = 5000
@@ -79,6 +81,7 @@ class AllocationRequest(BaseModel):
     max_price_fen: int
     needs: list[str]
     status: AllocationRequestStatus
+    not_allocated_reason: NotAllocatedReason | None
     weight: int | None
     reservation_id: int | None
     run_id: int | None
@@ -101,6 +104,12 @@ class AllocationRequestOut(BaseModel):
     status: AllocationRequestStatus = Field(
         description="`pending` until the cutoff; then `allocated` (see `reservation`) or "
         "`not_allocated`; `withdrawn` when you withdrew it."
+    )
+    not_allocated_reason: NotAllocatedReason | None = Field(
+        description="Why `not_allocated`: `refused` when no space within your limits was "
+        "left for it (this raises your priority next night); `set_aside` when it was not "
+        "put to the allocation (no longer verified, vehicle removed, the car already had a "
+        "reservation over the stay, or the stay had ended). Null otherwise."
     )
     cutoff_at: dt.datetime = Field(description="Until then it may be withdrawn.")
     weight: int | None = Field(

@@ -14,6 +14,7 @@ from allocator.instance import Instance
 from allocator.solver import solve
 
 R, S, W = NightOutcome.REFUSED, NightOutcome.SERVED, NightOutcome.WITHDRAWN
+A = NightOutcome.SET_ASIDE
 NIGHT = dt.date(2026, 11, 28)
 
 
@@ -32,6 +33,8 @@ def _before(*outcomes: NightOutcome | None) -> dict[dt.date, NightOutcome]:
         ((S, R, R), 0),
         ((R, None, R), 1),  # a night without a request breaks the row
         ((W, R), 0),  # withdrawing is not being refused
+        ((A, R), 0),  # set aside before solving (car parked elsewhere...) is not either
+        ((R, A, R), 1),  # and it ends the row rather than being skipped
     ],
 )
 def test_refusal_streak(history: tuple, streak: int) -> None:

@@ -40,8 +40,8 @@ def _after_cutoff(night: dt.date, settings: Settings) -> dt.datetime:
 
 async def _requests(conn: asyncpg.Connection, night: dt.date) -> dict[int, asyncpg.Record]:
     rows = await conn.fetch(
-        "SELECT id, status, weight, reservation_id, run_id FROM allocation_requests"
-        " WHERE night = $1",
+        "SELECT id, status, not_allocated_reason, weight, reservation_id, run_id"
+        " FROM allocation_requests WHERE night = $1",
         night,
     )
     return {r["id"]: r for r in rows}
@@ -189,11 +189,13 @@ async def test_refuses_without_solving_what_cannot_be_served(
     result = await run_night(pool, night, settings, now=at(night, 21))
 
     decided = await _requests(conn, night)
-    assert {name: decided[i]["status"] for name, i in ids.items()} == {
-        "busy": "not_allocated",
-        "unverified": "not_allocated",
-        "over": "not_allocated",
-        "fine": "allocated",
+    assert {
+        name: (decided[i]["status"], decided[i]["not_allocated_reason"]) for name, i in ids.items()
+    } == {
+        "busy": ("not_allocated", "set_aside"),
+        "unverified": ("not_allocated", "set_aside"),
+        "over": ("not_allocated", "set_aside"),
+        "fine": ("allocated", None),
     }
     assert (result.requests, result.served) == (4, 1)
     assert (
@@ -427,6 +429,49 @@ async def test_nobody_is_refused_night_after_night_for_a_contested_space(
         assert winner not in served_by_night[night_index - 2 : night_index]
 
 
+async def test_a_request_set_aside_before_solving_is_no_refusal_for_fairness(
+    conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """Night 1: one resident's car is already booked (set aside before solving), two
+    neighbours contest the one free space (one is refused by the allocation). Night 2: only
+    the refused neighbour gains weight; the set-aside night ends a streak as a night
+    withdrawn does."""
+    night_1, night_2 = night_in(1), night_in(2)
+    building = await make_building(conn, spaces=2)
+    parked, first, second = [await make_resident(conn) for _ in range(3)]
+    await insert_reservation(
+        conn,
+        space_id=building.space_ids[0],
+        resident=parked,
+        start=at(night_1, 19),
+        end=at(night_1, 7),
+    )
+    ids_1 = {
+        await insert_allocation_request(conn, r, night_1): r.id for r in (parked, first, second)
+    }
+    await run_night(pool, night_1, settings, now=_after_cutoff(night_1, settings))
+    decided_1 = {ids_1[i]: row for i, row in (await _requests(conn, night_1)).items()}
+    assert (decided_1[parked.id]["status"], decided_1[parked.id]["not_allocated_reason"]) == (
+        "not_allocated",
+        "set_aside",
+    )
+    [refused] = [
+        uid for uid in (first.id, second.id) if decided_1[uid]["not_allocated_reason"] == "refused"
+    ]
+    [served] = [uid for uid in (first.id, second.id) if uid != refused]
+
+    ids_2 = {
+        await insert_allocation_request(conn, r, night_2): r.id for r in (parked, first, second)
+    }
+    await run_night(pool, night_2, settings, now=_after_cutoff(night_2, settings))
+    decided_2 = {ids_2[i]: row for i, row in (await _requests(conn, night_2)).items()}
+    assert {uid: row["weight"] for uid, row in decided_2.items()} == {
+        parked.id: 1,
+        refused: 2,
+        served: 1,
+    }
+
+
 async def test_a_space_booked_while_the_solver_ran_is_not_given_twice(
     conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
 ) -> None:
@@ -460,6 +505,8 @@ async def test_a_space_booked_while_the_solver_ran_is_not_given_twice(
     by_request = {d.request_id: d.status for d in decisions}
     assert by_request[int(taken.request)] == "not_allocated"
     assert sorted(by_request.values()) == ["allocated", "not_allocated"]
+    # Losing the space to a claim made meanwhile is a refusal by the allocation.
+    assert {d.request_id: d.reason for d in decisions}[int(taken.request)] == "refused"
     assert len(await _allocated(conn)) == 1
     assert await _overlapping_active_pairs(conn) == 0
 

@@ -275,6 +275,7 @@ async def test_the_resident_sees_the_outcome(
         await client.get(f"/allocation-requests/{lost['id']}", headers=loser.headers)
     ).json()
     assert (seen_won["status"], seen_won["weight"]) == ("allocated", 1)
+    assert seen_won["not_allocated_reason"] is None
     reservation = seen_won["reservation"]
     assert (reservation["building_id"], reservation["space_id"]) == (
         building.id,
@@ -287,6 +288,7 @@ async def test_the_resident_sees_the_outcome(
     )
     assert reservation["start"] == won["arrive"] and reservation["end"] == won["depart"]
     assert (seen_lost["status"], seen_lost["reservation"]) == ("not_allocated", None)
+    assert seen_lost["not_allocated_reason"] == "refused"
     # The reservation is the resident's like any booking.
     mine = await client.get("/reservations", headers=winner.headers)
     assert [r["id"] for r in mine.json()["items"]] == [reservation["id"]]

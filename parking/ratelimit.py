@@ -125,7 +125,8 @@ class _MemoryCounters:
             count, ends = 0, now + window_s
         count += 1
         self._windows[key] = (count, ends)
-        return _Count(count, ends - now)
+        # (now + window) - now can exceed window by a rounding error: never report more.
+        return _Count(count, min(float(window_s), ends - now))
 
 
 class RateLimiter:

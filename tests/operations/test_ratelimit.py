@@ -9,6 +9,7 @@ import re
 import asyncpg
 from litestar.testing import AsyncTestClient
 
+from parking import ratelimit
 from parking.app import create_app
 from parking.ratelimit import default_rules
 from parking.settings import Settings
@@ -73,6 +74,13 @@ async def test_a_refused_validation_error_still_counts_and_shows_the_headers(
     assert_problem(bad, 422, "validation-error")
     assert bad.headers["ratelimit-remaining"] == "0"
     assert_problem(again, 429, "rate-limited")
+
+
+def test_a_new_window_never_reports_more_than_its_length(monkeypatch) -> None:
+    # At this clock reading (now + 600) - now is 600.0000000000x in floating point, which
+    # the RateLimit-Reset header rounded up to 601.
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: 7906.02674611629)
+    assert ratelimit._MemoryCounters().hit("k", 600).reset_s <= 600
 
 
 async def test_passes_and_allocation_requests_count_as_bookings(

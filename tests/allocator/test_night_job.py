@@ -63,6 +63,30 @@ async def _overlapping_active_pairs(conn: asyncpg.Connection) -> int:
     )
 
 
+async def _two_requests_for_two_spaces(conn, settings):
+    """Tomorrow night, a building of two spaces and two residents' requests for it: the
+    building, the night, and a time after its cutoff."""
+    night = night_in(1)
+    building = await make_building(conn, spaces=2)
+    for _ in range(2):
+        await insert_allocation_request(conn, await make_resident(conn), night)
+    return building, night, _after_cutoff(night, settings)
+
+
+async def _built_and_solved(job_conn, night, settings, now):
+    """The night job's first steps on ``job_conn``: its pending requests, the instance
+    built from the database, and the solution (the write is the caller's)."""
+    from allocator import job
+
+    pending = await repository.pending_requests(job_conn, night)
+    built = await job._build(job_conn, night, pending, settings, now)
+    return (
+        pending,
+        built,
+        job._solve(built.instance, job._Solver(time_limit_s=5, workers=1, seed=0)),
+    )
+
+
 async def test_serves_what_fits_around_bookings_and_pass_nights(
     conn: asyncpg.Connection, pool: asyncpg.Pool, settings: Settings
 ) -> None:
@@ -479,17 +503,10 @@ async def test_a_space_booked_while_the_solver_ran_is_not_given_twice(
     exclusion constraint keeps it, and the request it displaced is not_allocated."""
     from allocator import job
 
-    night = night_in(1)
-    await make_building(conn, spaces=2)
-    residents = [await make_resident(conn) for _ in range(2)]
-    for r in residents:
-        await insert_allocation_request(conn, r, night)
-    now = _after_cutoff(night, settings)
+    _, night, now = await _two_requests_for_two_spaces(conn, settings)
 
     async with pool.acquire() as job_conn, job_conn.transaction():
-        pending = await repository.pending_requests(job_conn, night)
-        built = await job._build(job_conn, night, pending, settings, now)
-        solution = job._solve(built.instance, job._Solver(time_limit_s=5, workers=1, seed=0))
+        pending, built, solution = await _built_and_solved(job_conn, night, settings, now)
         assert len(solution.assignments) == 2
         taken = solution.assignments[0]
         walk_in = await make_resident(conn)
@@ -578,17 +595,10 @@ async def test_a_blackout_committed_while_the_solver_ran_gets_no_allocation(
     must see it (under the building's lock, as a booking does) and refuse the stay."""
     from allocator import job
 
-    night = night_in(1)
-    building = await make_building(conn, spaces=2)
-    residents = [await make_resident(conn) for _ in range(2)]
-    for r in residents:
-        await insert_allocation_request(conn, r, night)
-    now = _after_cutoff(night, settings)
+    building, night, now = await _two_requests_for_two_spaces(conn, settings)
 
     async with pool.acquire() as job_conn, job_conn.transaction():
-        pending = await repository.pending_requests(job_conn, night)
-        built = await job._build(job_conn, night, pending, settings, now)
-        solution = job._solve(built.instance, job._Solver(time_limit_s=5, workers=1, seed=0))
+        pending, built, solution = await _built_and_solved(job_conn, night, settings, now)
         assert len(solution.assignments) == 2
         await add_blackout(conn, building.id, at(night, 18), at(night, 9))
         decisions = await job._write(job_conn, built, solution, pending, settings, now)

@@ -28,6 +28,7 @@ __all__ = [
     "exception_handlers",
     "problem_details_plugin",
     "problem_responses",
+    "to_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,9 @@ def _respond(request: Request, problem: ProblemDetailsException) -> Response:
     return problem.to_response(request)
 
 
-def _from_http_exception(request: Request, exc: HTTPException) -> Response:
+def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     if isinstance(exc, ProblemDetailsException):
-        return _respond(request, exc)
+        return exc
     status = exc.status_code
     extra: dict[str, Any] | None = None
     if isinstance(exc, ValidationException):
@@ -132,10 +133,9 @@ def _from_http_exception(request: Request, exc: HTTPException) -> Response:
         detail = exc.detail or HTTPStatus(status).phrase
         if status >= 500:
             detail = HTTPStatus(status).phrase
-    problem = Problem(
+    return Problem(
         status, _TYPE_BY_STATUS.get(status, "http-error"), detail, headers=exc.headers, extra=extra
     )
-    return _respond(request, problem)
 
 
 def _field_error(error: Any) -> dict[str, Any]:
@@ -147,53 +147,43 @@ def _field_error(error: Any) -> dict[str, Any]:
     return {"field": "", "message": str(error)}
 
 
-def _from_integrity_error(
-    request: Request, exc: asyncpg.IntegrityConstraintViolationError
-) -> Response:
+def _from_integrity_error(exc: asyncpg.IntegrityConstraintViolationError) -> Problem:
     constraint = getattr(exc, "constraint_name", None) or ""
     type_, detail = _CONSTRAINT_PROBLEMS.get(
         constraint, ("conflict", "The request conflicts with the current state.")
     )
-    return _respond(
-        request,
-        Problem(409, type_, detail, extra={"constraint": constraint} if constraint else None),
-    )
+    return Problem(409, type_, detail, extra={"constraint": constraint} if constraint else None)
 
 
-def _from_calendar_missing(request: Request, exc: CalendarMissing) -> Response:
+def _from_calendar_missing(exc: CalendarMissing) -> Problem:
     detail = (
         f"The holiday calendar for {exc.year} has not been entered; an admin must enter "
         f"that year's official calendar before its working days and rest days are known."
     )
-    return _respond(request, Problem(409, "calendar-missing", detail, extra={"year": exc.year}))
+    return Problem(409, "calendar-missing", detail, extra={"year": exc.year})
 
 
-def _from_data_error(request: Request, exc: asyncpg.DataError) -> Response:
+def _from_data_error(exc: asyncpg.DataError) -> Problem:
     # asyncpg refuses, before sending, a parameter PostgreSQL cannot hold (an id or offset
     # past bigint): the request's value is out of range, not the server broken. Any other
     # data exception (division by zero, a bad cast in our SQL) is a bug: a 500.
     if str(exc).startswith("invalid input for query argument"):
-        return _respond(
-            request,
-            Problem(422, "validation-error", "A value in the request is out of range."),
-        )
-    return _from_crash(request, exc)
+        return Problem(422, "validation-error", "A value in the request is out of range.")
+    return _crash()
 
 
-def _from_database_unavailable(request: Request, exc: Exception) -> Response:
+def _from_database_unavailable(exc: Exception) -> Problem:
     log.warning("database unavailable: %s", type(exc).__name__)
-    problem = Problem(
+    return Problem(
         503,
         "database-unavailable",
         "The database cannot be reached; try again shortly.",
         headers={"Retry-After": "2"},
     )
-    return _respond(request, problem)
 
 
-def _from_crash(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _respond(request, Problem(500, "internal-error", "The server failed; this was logged."))
+def _crash() -> Problem:
+    return Problem(500, "internal-error", "The server failed; this was logged.")
 
 
 _DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -208,6 +198,30 @@ _DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+def to_problem(exc: Exception, where: str = "") -> ProblemDetailsException:
+    """The problem an exception answers as; a crash is logged here (``where``: the request).
+
+    The API sends it as problem+json (``exception_handlers``); the web pages render it.
+    """
+    if isinstance(exc, HTTPException):
+        return _from_http_exception(exc)
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return _from_integrity_error(exc)
+    if isinstance(exc, CalendarMissing):
+        return _from_calendar_missing(exc)
+    if isinstance(exc, asyncpg.DataError):
+        if str(exc).startswith("invalid input for query argument"):
+            return _from_data_error(exc)
+    elif isinstance(exc, _DATABASE_UNAVAILABLE):
+        return _from_database_unavailable(exc)
+    log.error("unhandled error on %s", where or "a request", exc_info=exc)
+    return _crash()
+
+
+def _handle(request: Request, exc: Exception) -> Response:
+    return _respond(request, to_problem(exc, f"{request.method} {request.url.path}"))
+
+
 def problem_details_plugin() -> ProblemDetailsPlugin:
     # Our HTTPException handler converts the framework's errors; the plugin handles
     # the problems we raise ourselves, filling in ``instance``.
@@ -215,14 +229,6 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
 
 
 def exception_handlers() -> dict[type[Exception] | int, Any]:
-    """Handlers for ``Litestar(exception_handlers=...)``: the most specific class wins."""
-    handlers: dict[type[Exception] | int, Any] = {
-        HTTPException: _from_http_exception,
-        asyncpg.IntegrityConstraintViolationError: _from_integrity_error,
-        CalendarMissing: _from_calendar_missing,
-        asyncpg.DataError: _from_data_error,
-        Exception: _from_crash,
-    }
-    for exc_type in _DATABASE_UNAVAILABLE:
-        handlers[exc_type] = _from_database_unavailable
-    return handlers
+    """Handlers for ``Litestar(exception_handlers=...)``: every exception goes through
+    ``to_problem``, which knows the specific kinds; the most specific class wins."""
+    return {Exception: _handle}

@@ -28,6 +28,7 @@ __all__ = [
     "hash_password",
     "optional_bearer_user",
     "requires_role",
+    "user_of_token",
     "verify_password",
 ]
 
@@ -78,7 +79,14 @@ def optional_bearer_user(
     For routes excluded from the JWT middleware that also accept another credential.
     """
     scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not encoded.strip():
+    if scheme.lower() != "bearer":
+        return None
+    return user_of_token(jwt_auth, encoded)
+
+
+def user_of_token(jwt_auth: JWTAuth[AuthUser, Token], encoded: str | None) -> AuthUser | None:
+    """The user of a valid encoded token (a bearer's, or the web pages' cookie), else None."""
+    if not encoded or not encoded.strip():
         return None
     try:
         token = jwt_auth.token_cls.decode(
@@ -120,6 +128,8 @@ def build_jwt_auth(settings: Settings) -> JWTAuth[AuthUser, Token]:
             "^/gate/",
             # The district platform signs its requests instead: see integrations.district.webhooks.
             "^/integrations/district/",
+            # The web pages sign in with a cookie instead: see parking.web.session.
+            "^/app(/|$)",
         ],
     )
 

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
 
     debug: bool = False
 
+    cookie_secure: bool = False
+    """Send the web pages' cookies over HTTPS only: set true behind a TLS proxy."""
+
     max_vehicles_per_resident: int = Field(default=3, ge=1, le=20)
     """How many vehicles one verified resident may register."""
 

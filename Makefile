@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,21 @@ else
 	$(BIN)/parking serve --host 127.0.0.1 --port 8000
 endif
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (never a downloaded browser), and the pages'
+# Chinese needs a CJK font: both are installed with apt where they are missing.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei
+browser:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-zenhei"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing with apt for the browser tests:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/pytest
 
 lint: $(STAMP)

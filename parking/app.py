@@ -10,14 +10,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.pydantic import PydanticPlugin
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
@@ -51,6 +53,8 @@ from parking.residents.controllers import (
 )
 from parking.security import build_jwt_auth
 from parking.settings import Settings
+from parking.web import template_config, web_router
+from parking.web.session import session_middleware
 from pricing.controllers import (
     BuildingPricingController,
     ChargeController,
@@ -66,8 +70,17 @@ _STATIC_DIR = Path(__file__).parent / "static"
 
 
 @get("/", include_in_schema=False)  # public: see the exclude list in parking.security
-async def index() -> dict[str, str]:
-    return {"service": "shared-parking", "docs": "/schema", "health": "/health", "ready": "/ready"}
+async def index(request: Request[Any, Any, Any]) -> dict[str, str] | Redirect:
+    """A browser goes to the pages; a program gets where the API is described."""
+    if request.accept.best_match(["application/json", "text/html"]) == "text/html":
+        return Redirect(path="/app/", status_code=303)
+    return {
+        "service": "shared-parking",
+        "pages": "/app/",
+        "docs": "/schema",
+        "health": "/health",
+        "ready": "/ready",
+    }
 
 
 def _stores(settings: Settings) -> StoreRegistry:
@@ -147,6 +160,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SearchController,
             DistrictInboundController,
             DistrictAdminController,
+            web_router(settings),
             create_static_files_router(
                 path="/static", directories=[_STATIC_DIR], include_in_schema=False
             ),
@@ -156,11 +170,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         on_shutdown=[limiter.close],
         state=State({"settings": settings, "jwt_auth": jwt_auth, "metrics": Metrics()}),
         # Authentication is put first by its on_app_init; request ids and timing go
-        # before it (below), rate limits after it, where the caller is known.
-        middleware=[limiter.middleware],
+        # before it (below), rate limits after it and after the pages' cookie session,
+        # where the caller is known.
+        middleware=[session_middleware(jwt_auth, settings), limiter.middleware],
         before_send=[before_send, add_rate_limit_headers],
         stores=_stores(settings),
         plugins=[problem_details_plugin(), _pydantic_plugin()],
+        template_config=template_config(),
         exception_handlers=exception_handlers(),
         on_app_init=[jwt_auth.on_app_init, _observe_first],
         openapi_config=OpenAPIConfig(

@@ -75,10 +75,11 @@ def default_rules(settings: Settings) -> list[RateLimitRule]:
     """The service's rules; a limit of 0 turns a rule off. One line adds a rule."""
     window = settings.rate_limit_window_s
     rules = [
-        # Every way a resident claims a space: bookings, passes, allocation requests.
+        # Every way a resident claims a space: bookings, passes, allocation requests,
+        # through the API or the web pages (``/app/...``).
         RateLimitRule(
             "booking",
-            re.compile(r"^/(reservations|passes|allocation-requests)/?$"),
+            re.compile(r"^/(app/)?(reservations|passes|allocation-requests)/?$"),
             settings.rate_limit_booking,
             window,
             "user",
@@ -86,7 +87,7 @@ def default_rules(settings: Settings) -> list[RateLimitRule]:
         ),
         RateLimitRule(
             "auth",
-            re.compile(r"^/auth/(token|register)/?$"),
+            re.compile(r"^/(auth/(token|register)|app/(login|register))/?$"),
             settings.rate_limit_auth,
             window,
             "client",

@@ -1,0 +1,56 @@
+"""The web pages: server-rendered HTML for residents, managers and admins under ``/app``.
+
+Pages call the same use cases as the API, in the same transaction discipline; they sign
+in with a cookie (``session``), carry a CSRF token in every form, and speak Chinese by
+default or English (``i18n``). Every asset is served from ``parking/static/web``: no CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.csrf import CSRFMiddleware
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from parking.settings import Settings
+from parking.web import admin, manager, resident
+from parking.web.auth import SignInPages
+from parking.web.pages import money, page_exception_handler
+from parking.web.session import WEB_PREFIX
+
+__all__ = ["template_config", "web_router"]
+
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    def configure(engine: JinjaTemplateEngine) -> None:
+        engine.engine.filters["money"] = money
+        engine.engine.trim_blocks = True
+        engine.engine.lstrip_blocks = True
+
+    return TemplateConfig(
+        directory=_TEMPLATES, engine=JinjaTemplateEngine, engine_callback=configure
+    )
+
+
+def web_router(settings: Settings) -> Router:
+    csrf = CSRFConfig(
+        secret=settings.secret_key.get_secret_value(),
+        cookie_name="parking_csrf",
+        cookie_path=WEB_PREFIX,
+        cookie_secure=settings.cookie_secure,
+        cookie_httponly=True,
+        header_name="x-csrftoken",
+    )
+    return Router(
+        path="/",
+        route_handlers=[SignInPages, *resident.ROUTES, *manager.ROUTES, *admin.ROUTES],
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
+        exception_handlers={Exception: page_exception_handler},
+        include_in_schema=False,
+    )

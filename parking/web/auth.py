@@ -1,0 +1,134 @@
+"""Signing in and out of the pages, registering, and choosing the language."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from parking.accounts import service
+from parking.accounts.schemas import Registration, TokenRequest
+from parking.db import DbConnection
+from parking.errors import Problem
+from parking.security import AuthUser
+from parking.web.i18n import LANGS
+from parking.web.pages import (
+    LANG_COOKIE,
+    LoginRequired,
+    attempt,
+    homepage_of,
+    parse_form,
+    redirect,
+    render,
+)
+from parking.web.session import WEB_PREFIX, logout_cookie, session_cookie, user_of
+
+__all__ = ["SignInPages"]
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of these pages: never another site (``//host``) or the API."""
+    if not target or not target.startswith(WEB_PREFIX + "/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+class SignInPages(Controller):
+    path = WEB_PREFIX
+    include_in_schema = False
+
+    @get("/", name="web-home")
+    async def home(self, request: Request[Any, Any, Any]) -> Redirect:
+        return redirect(homepage_of(user_of(request.scope)))
+
+    @get("/{rest:path}", name="web-not-found")
+    async def not_found(self, request: Request[Any, Any, Any], rest: FromPath[str]) -> None:
+        """Any other address under the pages: sign in first, then the pages' own 404."""
+        if user_of(request.scope) is None:
+            raise LoginRequired()
+        raise Problem(404, "not-found", "There is no such page.")
+
+    @get("/login")
+    async def login_form(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Template:
+        return render(request, "login.html", next=_safe_next(next) or "", email="")
+
+    @post("/login")
+    async def login(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        target = _safe_next(data.get("next"))
+        email = str(data.get("email", ""))
+
+        async def sign_in() -> tuple[int, str]:
+            credentials = parse_form(
+                TokenRequest, {"email": email, "password": data.get("password", "")}
+            )
+            return await service.authenticate(conn, credentials.email, credentials.password)
+
+        signed_in, problem = await attempt(conn, sign_in)
+        if problem is not None or signed_in is None:
+            return render(request, "login.html", problem=problem, next=target or "", email=email)
+        user_id, role = signed_in
+        settings = request.app.state.settings
+        answer = redirect(target or homepage_of(AuthUser(id=user_id, role=role)))  # type: ignore[arg-type]
+        answer.cookies.append(session_cookie(request.app.state.jwt_auth, settings, user_id, role))  # type: ignore[arg-type]
+        return answer
+
+    @get("/register")
+    async def register_form(self, request: Request[Any, Any, Any]) -> Template:
+        return render(request, "register.html", values={})
+
+    @post("/register")
+    async def register(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        values = {k: v for k, v in data.items() if k in Registration.model_fields}
+
+        async def create() -> Any:
+            return await service.register_resident(conn, parse_form(Registration, values))
+
+        user, problem = await attempt(conn, create)
+        if problem is not None or user is None:
+            values.pop("password", None)
+            return render(request, "register.html", problem=problem, values=values)
+        answer = redirect(f"{WEB_PREFIX}/account")
+        answer.cookies.append(
+            session_cookie(
+                request.app.state.jwt_auth, request.app.state.settings, user.id, "resident"
+            )
+        )
+        return answer
+
+    @post("/logout")
+    async def logout(self, request: Request[Any, Any, Any]) -> Redirect:
+        answer = redirect(f"{WEB_PREFIX}/login")
+        answer.cookies.append(logout_cookie(request.app.state.settings))
+        return answer
+
+    @get("/lang/{lang:str}")
+    async def choose_language(
+        self,
+        request: Request[Any, Any, Any],
+        lang: FromPath[str],
+        back: FromQuery[str | None] = None,
+    ) -> Redirect:
+        answer = redirect(_safe_next(back) or homepage_of(user_of(request.scope)))
+        if lang in LANGS:
+            answer.set_cookie(
+                LANG_COOKIE,
+                lang,
+                max_age=365 * 24 * 3600,
+                path="/",
+                samesite="lax",
+                secure=request.app.state.settings.cookie_secure,
+            )
+        return answer

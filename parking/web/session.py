@@ -1,0 +1,136 @@
+"""Who is looking at a page: the web pages sign in with a cookie holding an access token.
+
+The token is the same JWT the API hands out (same key, role and lifetime); the cookie is
+HttpOnly and SameSite=Lax, and ``Secure`` when ``PARKING_COOKIE_SECURE`` is set. While a
+person keeps using the pages, a token past half its lifetime is replaced by a fresh one,
+so a session ends only after ``token_ttl_minutes`` without a page view. Forms carry a
+CSRF token besides (``parking.web.csrf_config``).
+
+The middleware runs before rate limiting, so page bookings count against the same
+per-user limit as API bookings.
+"""
+
+from __future__ import annotations
+
+import time
+from http.cookies import SimpleCookie
+from typing import Any
+
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import JWTAuth, Token
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from parking.security import AuthUser, Role
+from parking.settings import Settings
+
+__all__ = ["SESSION_COOKIE", "WEB_PREFIX", "session_cookie", "session_middleware"]
+
+SESSION_COOKIE = "parking_session"
+WEB_PREFIX = "/app"
+
+
+def session_cookie(
+    jwt_auth: JWTAuth[AuthUser, Token], settings: Settings, user_id: int, role: Role
+) -> Cookie:
+    """The cookie that signs ``user_id`` in to the pages, for the token's lifetime."""
+    token = jwt_auth.create_token(identifier=str(user_id), token_extras={"role": role})
+    return _cookie(token, settings, int(jwt_auth.default_token_expiration.total_seconds()))
+
+
+def logout_cookie(settings: Settings) -> Cookie:
+    return _cookie("", settings, 0)
+
+
+def _cookie(value: str, settings: Settings, max_age: int) -> Cookie:
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        path=WEB_PREFIX,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+
+
+def _decode(jwt_auth: JWTAuth[AuthUser, Token], encoded: str) -> Token | None:
+    try:
+        return jwt_auth.token_cls.decode(
+            encoded_token=encoded,
+            secret=jwt_auth.token_secret,
+            algorithm=jwt_auth.algorithm,
+            audience=jwt_auth.accepted_audiences,
+            issuer=jwt_auth.accepted_issuers,
+            require_claims=jwt_auth.require_claims,
+            verify_exp=jwt_auth.verify_expiry,
+            verify_nbf=jwt_auth.verify_not_before,
+            strict_audience=jwt_auth.strict_audience,
+        )
+    except NotAuthorizedException:
+        return None
+
+
+def _cookie_value(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed header carries no session
+                return None
+            if SESSION_COOKIE in jar:
+                return jar[SESSION_COOKIE].value
+    return None
+
+
+def session_middleware(jwt_auth: JWTAuth[AuthUser, Token], settings: Settings):
+    """App middleware: on ``/app`` paths, ``scope["user"]`` is the cookie's user or None."""
+    ttl = jwt_auth.default_token_expiration.total_seconds()
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            path = scope.get("path", "")
+            if scope["type"] != "http" or not (
+                path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/")
+            ):
+                await app(scope, receive, send)
+                return
+            encoded = _cookie_value(scope)
+            token = _decode(jwt_auth, encoded) if encoded else None
+            user = None
+            if token is not None:
+                role = token.extras.get("role")
+                try:
+                    user = AuthUser(id=int(token.sub), role=role) if role else None
+                except ValueError:
+                    user = None
+            scope["user"] = user  # type: ignore[typeddict-unknown-key]
+            if user is None or token is None:
+                await app(scope, receive, send)
+                return
+            expires_in = token.exp.timestamp() - time.time()
+            if expires_in > ttl / 2:
+                await app(scope, receive, send)
+                return
+            fresh = session_cookie(jwt_auth, settings, user.id, user.role)
+
+            async def send_renewed(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = MutableScopeHeaders.from_message(message)
+                    if not any(
+                        v.startswith(f"{SESSION_COOKIE}=") for v in headers.getall("set-cookie", [])
+                    ):
+                        headers.add("set-cookie", fresh.to_header(header=""))
+                await send(message)
+
+            await app(scope, receive, send_renewed)
+
+        return middleware
+
+    return factory
+
+
+def user_of(scope: Any) -> AuthUser | None:
+    user = scope.get("user")
+    return user if isinstance(user, AuthUser) else None

@@ -1,0 +1,1 @@
+"""The web pages' labels, one module per area (see ``parking.web.i18n``)."""

@@ -1,0 +1,3 @@
+"""Labels of the resident pages: ``key: (中文, English)``."""
+
+TEXT: dict[str, tuple[str, str]] = {}

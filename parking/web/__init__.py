@@ -17,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from parking.settings import Settings
-from parking.web import admin, manager, resident
+from parking.web import admin, manager, prices, resident, sync
 from parking.web.auth import SignInPages
 from parking.web.pages import money, page_exception_handler
 from parking.web.session import WEB_PREFIX
@@ -49,7 +49,14 @@ def web_router(settings: Settings) -> Router:
     )
     return Router(
         path="/",
-        route_handlers=[SignInPages, *resident.ROUTES, *manager.ROUTES, *admin.ROUTES],
+        route_handlers=[
+            SignInPages,
+            *resident.ROUTES,
+            *manager.ROUTES,
+            *prices.ROUTES,
+            *sync.ROUTES,
+            *admin.ROUTES,
+        ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
         exception_handlers={Exception: page_exception_handler},
         include_in_schema=False,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from parking.web.text import admin, common, manager, resident
+from parking.web.text import admin, common, manager, prices, resident
 
 __all__ = ["DEFAULT_LANG", "LANGS", "TEXT", "Lang", "problem_text", "translator"]
 
@@ -30,7 +30,7 @@ def _merge(*areas: Mapping[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
     return merged
 
 
-TEXT = _merge(common.TEXT, resident.TEXT, manager.TEXT, admin.TEXT)
+TEXT = _merge(common.TEXT, resident.TEXT, manager.TEXT, prices.TEXT, admin.TEXT)
 
 
 def translator(lang: Lang) -> Callable[..., str]:

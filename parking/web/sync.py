@@ -1,0 +1,7 @@
+"""The sync pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROUTES: list[Any] = []

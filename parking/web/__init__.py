@@ -11,9 +11,11 @@ from pathlib import Path
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.template.config import TemplateConfig
 
 from parking.settings import Settings
@@ -58,6 +60,11 @@ def web_router(settings: Settings) -> Router:
             *admin.ROUTES,
         ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
-        exception_handlers={Exception: page_exception_handler},
+        # Every kind the app's own handlers name, so that none of them answers a page in JSON.
+        exception_handlers={
+            Exception: page_exception_handler,
+            HTTPException: page_exception_handler,
+            ProblemDetailsException: page_exception_handler,
+        },
         include_in_schema=False,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import fnmatch
+import glob
 import tomllib
 
 from tests.conftest import REPO_ROOT
@@ -21,5 +21,7 @@ def test_every_template_and_asset_is_package_data() -> None:
     assert any(f.endswith("base.html") for f in files) and any(
         f.endswith("htmx.min.js") for f in files
     )
-    left_out = [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)]
+    # As setuptools reads the patterns: globs under the package, ``**`` across folders.
+    covered = {f for p in patterns for f in glob.glob(p, root_dir=package, recursive=True)}
+    left_out = [f for f in files if f not in covered]
     assert left_out == []

@@ -26,7 +26,7 @@ DISTRICT_ENV := PARKING_DISTRICT_URL=http://127.0.0.1:8100 \
 run: $(STAMP)
 	$(BIN)/parking migrate
 	$(BIN)/parking seed-demo
-	@echo "API:  http://127.0.0.1:8000/   docs: http://127.0.0.1:8000/schema   health: http://127.0.0.1:8000/health"
+	@echo "Pages: http://127.0.0.1:8000/app/   API: http://127.0.0.1:8000/   docs: http://127.0.0.1:8000/schema   health: http://127.0.0.1:8000/health"
 ifeq ($(DISTRICT_SIM),1)
 	@echo "District simulator: http://127.0.0.1:8100/sim/state"
 	export $(DISTRICT_ENV); \

@@ -1,7 +1,483 @@
-"""The manager pages."""
+"""The manager's pages: buildings, one building's spaces, and its windows and calendar.
+
+Every read and change goes through the use cases the API's building and off-peak
+controllers call (``parking.places.service``, ``parking.offpeak.service``), so ownership
+(another manager's building is 404), the refusals and the district messages are theirs.
+The calendar's free counts use ``parking.occupancy``'s one definition, for all nights in
+one statement.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-ROUTES: list[Any] = []
+import asyncpg
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Redirect, Template
+
+from parking.clock import utc_now
+from parking.db import DbConnection
+from parking.occupancy import Interval, free_count_sql, free_space_counts
+from parking.offpeak import service as offpeak
+from parking.offpeak.schemas import NewBlackout, NewOffPeakRule, NightWindows
+from parking.places import service as places
+from parking.places.schemas import Building, BuildingPatch, NewSpaces, SpacePatch
+from parking.security import AuthUser
+from parking.web.i18n import translator
+from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
+from parking.web.session import WEB_PREFIX, user_of
+from parking.windows import CalendarMissing, envelope, load_window_results
+
+__all__ = ["ROUTES", "BuildingPages"]
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+CALENDAR_NIGHTS = 30
+FEATURES = ("ev", "large", "accessible")
+WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
+_DAY = dt.timedelta(days=1)
+
+# Spaces free for the whole of each night's sharing envelope, one row per night: the
+# availability message's count (``free_count_sql``), for every night in one statement.
+_FREE_BY_NIGHT = f"""
+SELECT q.n, {free_count_sql("$1::bigint", "q.starts", "q.ends", "'{}'::text[]")} AS free
+FROM unnest($2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY AS q (starts, ends, n)
+ORDER BY q.n
+"""
+
+# The done=<word> notices each page knows.
+_DONE = {
+    "status": "manager.done.status",
+    "added": "manager.done.added",
+    "changed": "manager.done.changed",
+    "removed": "manager.done.removed",
+    "rule-added": "manager.done.rule_added",
+    "rule-deleted": "manager.done.rule_deleted",
+    "blackout-added": "manager.done.blackout_added",
+    "blackout-lifted": "manager.done.blackout_lifted",
+}
+
+
+def _user(request: Request[Any, Any, Any]) -> AuthUser:
+    user = user_of(request.scope)
+    assert user is not None  # the controller's guard let only a signed-in user through
+    return user
+
+
+def _tz(request: Request[Any, Any, Any]) -> ZoneInfo:
+    return request.app.state.settings.tz
+
+
+def _done(request: Request[Any, Any, Any], done: str | None) -> str | None:
+    """The notice of a done=<word> the page knows (others are ignored)."""
+    key = _DONE.get(done or "")
+    return translator(lang_of(request))(key) if key else None
+
+
+def _listed(form: Mapping[str, Any], name: str) -> list[str]:
+    """A field that may repeat (checkboxes): always a list."""
+    value = form.get(name)
+    if value is None or value == "":
+        return []
+    return [v for v in value if v != ""] if isinstance(value, list) else [value]
+
+
+def _local_datetime(value: Any, tz: ZoneInfo) -> Any:
+    """A ``datetime-local`` field (no offset) as the district's local time; anything else is
+    left for the model to refuse."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
+
+
+# ------------------------------------------------------------------ reads for the pages
+
+
+@dataclass(frozen=True, slots=True)
+class Night:
+    """One night of the calendar as the page shows it."""
+
+    night: dt.date
+    windows: list[tuple[dt.time, dt.time]]
+    capacity: int
+    free: int
+    blackout: bool
+    missing_year: int | None
+
+    @property
+    def shares(self) -> bool:
+        return bool(self.windows)
+
+
+async def tonight_free(
+    conn: asyncpg.Connection, buildings: list[Building], tz: ZoneInfo
+) -> dict[int, int | None]:
+    """Each building's spaces free for tonight's whole sharing period (None: no sharing
+    tonight, or the holiday calendar it needs is missing)."""
+    tonight = utc_now().astimezone(tz).date()
+    results = await load_window_results(conn, [b.id for b in buildings], [tonight], tz)
+    intervals = []
+    for building in buildings:
+        result = results.get((building.id, tonight))
+        hull = None if isinstance(result, CalendarMissing) or result is None else envelope(result)
+        if hull is not None:
+            intervals.append(Interval(building.id, hull.start, hull.end))
+    free = await free_space_counts(conn, intervals)
+    return {b.id: free.get(b.id) for b in buildings}
+
+
+async def calendar_nights(
+    conn: asyncpg.Connection,
+    user: AuthUser,
+    building: Building,
+    blackouts: list[Any],
+    first: dt.date,
+    tz: ZoneInfo,
+) -> list[Night]:
+    """The next nights: windows (as ``GET /buildings/{id}/windows`` gives them), capacity
+    and free spaces (as the availability message counts them), and blackouts marked."""
+    nights: list[NightWindows] = await offpeak.windows_of_nights(
+        conn, user, building.id, first, CALENDAR_NIGHTS, tz
+    )
+    hulls = [(n.windows[0].start, n.windows[-1].end) if n.windows else (None, None) for n in nights]
+    rows = await conn.fetch(
+        _FREE_BY_NIGHT, building.id, [h[0] for h in hulls], [h[1] for h in hulls]
+    )
+    free = [r["free"] for r in rows]
+    shown = []
+    for night, count in zip(nights, free, strict=True):
+        # A blackout is marked on the night whose evening-to-morning span it touches.
+        noon = dt.datetime.combine(night.night, dt.time(12), tzinfo=tz)
+        touched = any(b.start < noon + _DAY and b.end > noon for b in blackouts)
+        shares = bool(night.windows)
+        shown.append(
+            Night(
+                night=night.night,
+                windows=[
+                    (w.start.astimezone(tz).time(), w.end.astimezone(tz).time())
+                    for w in night.windows
+                ],
+                capacity=building.shared_spaces if shares else 0,
+                free=count if shares else 0,
+                blackout=touched,
+                missing_year=night.problem.year if night.problem else None,
+            )
+        )
+    return shown
+
+
+# ------------------------------------------------------------------ the pages
+
+
+class BuildingPages(Controller):
+    path = f"{WEB_PREFIX}/buildings"
+    include_in_schema = False
+    guards = [page_role("manager", "admin")]
+
+    # --- the list
+
+    @get("/")
+    async def buildings(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
+        tz = _tz(request)
+        buildings = await places.list_buildings(conn, _user(request), None, tz)
+        free = await tonight_free(conn, buildings, tz)
+        return render(request, "manager/buildings.html", buildings=buildings, free=free)
+
+    # --- one building: details and spaces
+
+    async def _building_page(
+        self,
+        request: Request[Any, Any, Any],
+        conn: asyncpg.Connection,
+        building_id: int,
+        *,
+        problem: ProblemDetailsException | None = None,
+        done: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Template:
+        user, tz = _user(request), _tz(request)
+        building = await places.get_building(conn, user, building_id, tz)
+        spaces = await places.list_spaces(conn, user, building_id)
+        return render(
+            request,
+            "manager/building.html",
+            problem=problem,
+            done=_done(request, done),
+            building=building,
+            spaces=spaces,
+            features=FEATURES,
+            values=values or {},
+        )
+
+    @get("/{building_id:int}")
+    async def building(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await self._building_page(request, conn, building_id, done=done)
+
+    async def _change(
+        self,
+        request: Request[Any, Any, Any],
+        conn: asyncpg.Connection,
+        building_id: int,
+        action: Callable[[], Awaitable[Any]],
+        *,
+        done: str,
+        page: str = "",
+        values: Mapping[str, Any] | None = None,
+    ) -> Template | Redirect:
+        """Run a use case; on success back to the page with a notice, else the page again
+        with the problem (nothing changed)."""
+        _, problem = await attempt(conn, action)
+        if problem is None:
+            return redirect(f"{WEB_PREFIX}/buildings/{building_id}{page}?done={done}")
+        if page == "/calendar":
+            return await self._calendar_page(
+                request, conn, building_id, problem=problem, values=values
+            )
+        return await self._building_page(request, conn, building_id, problem=problem, values=values)
+
+    @post("/{building_id:int}/status")
+    async def change_status(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+
+        async def change() -> Any:
+            patch = parse_form(BuildingPatch, {"status": data.get("status", "")})
+            return await places.update_building(conn, _user(request), building_id, patch, settings)
+
+        return await self._change(request, conn, building_id, change, done="status")
+
+    @post("/{building_id:int}/spaces")
+    async def add_spaces(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+
+        async def add() -> Any:
+            form: dict[str, Any] = {
+                k: data.get(k, "") for k in ("prefix", "start", "digits", "count", "level")
+            }
+            labels = str(data.get("labels", "")).replace(",", " ").replace("，", " ").split()
+            if len(labels) == 1:
+                form["label"] = labels[0]
+            elif labels:
+                form["labels"] = labels
+            form["features"] = _listed(data, "features")
+            form["shared"] = data.get("shared", "true")
+            new = parse_form(NewSpaces, form)
+            return await places.create_spaces(conn, _user(request), building_id, new, settings)
+
+        return await self._change(request, conn, building_id, add, done="added", values=values)
+
+    @post("/{building_id:int}/spaces/{space_id:int}")
+    async def change_space(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        space_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+
+        async def change() -> Any:
+            patch = parse_form(
+                SpacePatch,
+                {"shared": data.get("shared", ""), "level": data.get("level", "")},
+                features=_listed(data, "features"),
+            )
+            return await places.update_space(
+                conn, _user(request), building_id, space_id, patch, settings
+            )
+
+        return await self._change(request, conn, building_id, change, done="changed")
+
+    @post("/{building_id:int}/spaces/{space_id:int}/delete")
+    async def remove_space(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        space_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+
+        async def remove() -> None:
+            await places.delete_space(conn, _user(request), building_id, space_id, settings)
+
+        return await self._change(request, conn, building_id, remove, done="removed")
+
+    # --- windows and calendar
+
+    async def _calendar_page(
+        self,
+        request: Request[Any, Any, Any],
+        conn: asyncpg.Connection,
+        building_id: int,
+        *,
+        problem: ProblemDetailsException | None = None,
+        done: str | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Template:
+        user, tz = _user(request), _tz(request)
+        now = utc_now()
+        building = await places.get_building(conn, user, building_id, tz)
+        rules = await offpeak.list_rules(conn, user, building_id)
+        blackouts = await offpeak.list_blackouts(
+            conn, user, building_id, include_past=False, now=now
+        )
+        first = now.astimezone(tz).date()
+        nights = await calendar_nights(conn, user, building, blackouts, first, tz)
+        return render(
+            request,
+            "manager/calendar.html",
+            problem=problem,
+            done=_done(request, done),
+            building=building,
+            rules=rules,
+            blackouts=blackouts,
+            nights=nights,
+            lead=[None] * (first.isoweekday() - 1),
+            weekdays=WEEKDAYS,
+            tz=tz,
+            values=values or {},
+        )
+
+    @get("/{building_id:int}/calendar")
+    async def calendar(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await self._calendar_page(request, conn, building_id, done=done)
+
+    @post("/{building_id:int}/rules")
+    async def add_rule(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+
+        async def add() -> Any:
+            fields = ("day_class", "start_time", "end_time", "valid_from", "valid_until")
+            form = {k: data.get(k, "") for k in fields}
+            weekdays = _listed(data, "weekdays")
+            new = parse_form(NewOffPeakRule, form, **({"weekdays": weekdays} if weekdays else {}))
+            return await offpeak.create_rule(
+                conn, _user(request), building_id, new, settings=settings, now=utc_now()
+            )
+
+        return await self._change(
+            request, conn, building_id, add, done="rule-added", page="/calendar", values=values
+        )
+
+    @post("/{building_id:int}/rules/{rule_id:int}/delete")
+    async def delete_rule(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        rule_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+        cancel = data.get("cancel_reservations") == "true"
+
+        async def delete() -> None:
+            await offpeak.delete_rule(
+                conn,
+                _user(request),
+                building_id,
+                rule_id,
+                cancel_reservations=cancel,
+                settings=settings,
+                now=utc_now(),
+            )
+
+        return await self._change(
+            request, conn, building_id, delete, done="rule-deleted", page="/calendar"
+        )
+
+    @post("/{building_id:int}/blackouts")
+    async def add_blackout(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+
+        async def add() -> Any:
+            tz = settings.tz
+            form = {
+                "start": _local_datetime(data.get("start", ""), tz),
+                "end": _local_datetime(data.get("end", ""), tz),
+                "reason": data.get("reason", ""),
+                "cancel_reservations": data.get("cancel_reservations", "false"),
+            }
+            new = parse_form(NewBlackout, form)
+            return await offpeak.create_blackout(
+                conn, _user(request), building_id, new, settings=settings, now=utc_now()
+            )
+
+        return await self._change(
+            request, conn, building_id, add, done="blackout-added", page="/calendar", values=values
+        )
+
+    @post("/{building_id:int}/blackouts/{blackout_id:int}/delete")
+    async def lift_blackout(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        building_id: FromPath[int],
+        blackout_id: FromPath[int],
+        data: Form,
+    ) -> Template | Redirect:
+        settings = request.app.state.settings
+
+        async def lift() -> None:
+            await offpeak.delete_blackout(
+                conn, _user(request), building_id, blackout_id, settings=settings, now=utc_now()
+            )
+
+        return await self._change(
+            request, conn, building_id, lift, done="blackout-lifted", page="/calendar"
+        )
+
+
+ROUTES: list[Any] = [BuildingPages]

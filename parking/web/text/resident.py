@@ -1,3 +1,289 @@
 """Labels of the resident pages: ``key: (中文, English)``."""
 
-TEXT: dict[str, tuple[str, str]] = {}
+TEXT: dict[str, tuple[str, str]] = {
+    # what a form just did
+    "resident.done.verified": ("住户身份已验证。", "Your residence is verified."),
+    "resident.done.vehicle_added": ("车辆已登记。", "The vehicle is registered."),
+    "resident.done.vehicle_removed": ("车辆已删除。", "The vehicle is removed."),
+    "resident.done.booked": ("预约成功，车位已为您保留。", "Booked: the space is yours."),
+    "resident.done.cancelled": ("预约已取消。", "The booking is cancelled."),
+    "resident.done.requested": (
+        "申请已提交，截止时间后统一分配。",
+        "Request made; spaces are allocated at the cutoff.",
+    ),
+    "resident.done.withdrawn": ("申请已撤回。", "The request is withdrawn."),
+    # pointers for who cannot book yet
+    "resident.pointer.verify": (
+        "请先在“我的账户”中验证住户身份，才能查找和预约附近车位。",
+        "Verify your residence on your account page to find and book spaces near home.",
+    ),
+    "resident.pointer.vehicle": (
+        "请先在“我的账户”中登记车辆，才能预约。",
+        "Register a vehicle on your account page before booking.",
+    ),
+    "resident.pointer.to_account": ("去我的账户", "Go to my account"),
+    # account
+    "resident.account.title": ("我的账户", "My account"),
+    "resident.account.residence": ("住户身份", "Residence"),
+    "resident.account.verified": ("已验证", "Verified"),
+    "resident.account.not_verified": ("未验证", "Not verified"),
+    "resident.account.verify_hint": (
+        "填写小区、房号和在社区登记的手机号，与社区白名单核对。",
+        "Give your compound, unit and the phone the community office holds; they are "
+        "checked against its whitelist.",
+    ),
+    "resident.account.compound": ("小区", "Compound"),
+    "resident.account.choose_compound": ("请选择小区", "Choose your compound"),
+    "resident.account.unit": ("楼栋房号", "Building and unit"),
+    "resident.account.phone": ("手机号", "Phone"),
+    "resident.account.verified_at": ("验证日期", "Verified on"),
+    "resident.account.verify": ("验证身份", "Verify"),
+    "resident.account.vehicles": ("我的车辆", "My vehicles"),
+    "resident.account.no_vehicles": ("还没有登记车辆。", "No vehicle registered yet."),
+    "resident.account.verify_first": (
+        "验证住户身份后即可登记车辆。",
+        "Once your residence is verified you can register vehicles.",
+    ),
+    "resident.account.go_search": ("去找车位", "Find a space"),
+    "resident.vehicle.plate": ("车牌号", "Plate"),
+    "resident.vehicle.add": ("登记车辆", "Register vehicle"),
+    "resident.vehicle.remove": ("删除", "Remove"),
+    "resident.vehicle.remove_confirm": ("确定删除这辆车吗？", "Remove this vehicle?"),
+    "resident.vehicle.new_energy": ("新能源", "New energy"),
+    "resident.vehicle.choose": ("车辆", "Vehicle"),
+    # search
+    "resident.search.title": ("找车位", "Find a space"),
+    "resident.search.night": ("哪一晚", "Night"),
+    "resident.search.radius": ("最远步行", "Walk at most"),
+    "resident.search.submit": ("查找", "Search"),
+    "resident.search.found": (
+        "{home}附近有 {count} 处可停",
+        "{count} places with free spaces near {home}",
+    ),
+    "resident.search.none": (
+        "这一晚附近没有空车位，可以扩大距离或换一晚，也可以提交夜间申请。",
+        "No free space near home that night: walk further, try another night, or make "
+        "a night request.",
+    ),
+    "resident.search.walk": ("步行 {m} 米", "{m} m walk"),
+    "resident.search.free": ("空位 {count}", "{count} free"),
+    "resident.search.window": ("开放 {start}–{end}", "Shared {start}–{end}"),
+    "resident.search.pass_only": ("仅售月卡 ¥{amount}/月", "Monthly pass only, CNY {amount}"),
+    "resident.search.times": ("停车时间 {start}–{end}（可修改）", "Stay {start}–{end} (change)"),
+    "resident.search.book": ("预约", "Book"),
+    "resident.search.more": ("更多", "More"),
+    "resident.night.tonight": ("今晚", "Tonight"),
+    "resident.weekday.1": ("周一", "Mon"),
+    "resident.weekday.2": ("周二", "Tue"),
+    "resident.weekday.3": ("周三", "Wed"),
+    "resident.weekday.4": ("周四", "Thu"),
+    "resident.weekday.5": ("周五", "Fri"),
+    "resident.weekday.6": ("周六", "Sat"),
+    "resident.weekday.7": ("周日", "Sun"),
+    "resident.metres": ("{m} 米", "{m} m"),
+    "resident.need.ev": ("充电桩", "EV charger"),
+    "resident.need.large": ("大车位", "Large vehicle"),
+    "resident.need.accessible": ("无障碍", "Accessible"),
+    # reservations
+    "resident.reservations.title": ("我的预约", "My bookings"),
+    "resident.reservations.upcoming": ("即将到来", "Upcoming"),
+    "resident.reservations.past": ("历史记录", "Past"),
+    "resident.reservations.none": ("暂无即将到来的预约。", "No upcoming booking."),
+    "resident.reservations.no_past": ("暂无历史记录。", "Nothing yet."),
+    "resident.reservations.find": ("去找车位", "Find a space"),
+    "resident.reservations.space": ("车位 {label}", "Space {label}"),
+    "resident.reservations.night": ("{night} 晚", "Night of {night}"),
+    "resident.reservations.pass_night": ("月卡", "pass"),
+    "resident.cancel.button": ("取消预约", "Cancel booking"),
+    "resident.cancel.confirm": ("确定取消这个预约吗？", "Cancel this booking?"),
+    "resident.cancel.confirm_fee": (
+        "现在取消将收取 ¥{amount} 的取消费，确定取消吗？",
+        "Cancelling now costs CNY {amount}. Cancel anyway?",
+    ),
+    "resident.cancel.fee_now": (
+        "现在取消将收取 ¥{amount} 的晚取消费。",
+        "Cancelling now costs a late-cancellation fee of CNY {amount}.",
+    ),
+    "resident.cancel.free_until": (
+        "{time} 前取消免费，之后取消收取 ¥{amount}。",
+        "Free to cancel until {time}; later it costs CNY {amount}.",
+    ),
+    "resident.cancel.free": ("现在取消不收费。", "Cancelling now is free."),
+    "resident.status.held": ("待确认", "Held"),
+    "resident.status.confirmed": ("已确认", "Confirmed"),
+    "resident.status.cancelled": ("已取消", "Cancelled"),
+    "resident.status.checked_in": ("已入场", "Checked in"),
+    "resident.status.completed": ("已完成", "Completed"),
+    "resident.status.no_show": ("未到场", "No-show"),
+    "resident.status.expired": ("已过期", "Expired"),
+    "resident.status.released": ("已释放", "Released"),
+    "resident.passes.title": ("我的月卡", "My passes"),
+    "resident.passes.nights": (
+        "{count} 晚，已释放 {released} 晚",
+        "{count} nights, {released} given back",
+    ),
+    "resident.passes.status.active": ("有效", "Active"),
+    "resident.passes.status.cancelled": ("已取消", "Cancelled"),
+    "resident.field.night": ("日期", "Night"),
+    "resident.field.building": ("停车场", "Place"),
+    "resident.field.space": ("车位", "Space"),
+    "resident.field.stay": ("时间", "Stay"),
+    "resident.field.status": ("状态", "Status"),
+    "resident.field.price": ("费用", "Price"),
+    "resident.field.arrive": ("到达", "Arrive"),
+    "resident.field.depart": ("离开", "Leave"),
+    "resident.field.max_walk": ("最远步行（米）", "Walk at most (m)"),
+    "resident.field.max_price": ("最高价格（元）", "Pay at most (CNY)"),
+    # allocation requests
+    "resident.allocation.title": ("夜间申请", "Night requests"),
+    "resident.allocation.intro": (
+        "每晚 {cutoff} 前提交申请，系统在截止时统一为大家分配附近的车位；截止前可以撤回。",
+        "Ask before {cutoff} on the night; at the cutoff spaces near home are allocated "
+        "to everyone at once. You may withdraw until then.",
+    ),
+    "resident.allocation.ask": ("提交申请", "Ask for a space"),
+    "resident.allocation.times": (
+        "指定时间（不填则为附近停车场共同开放的时段）",
+        "Set times (default: the time every place in reach shares)",
+    ),
+    "resident.allocation.submit": ("提交申请", "Send request"),
+    "resident.allocation.mine": ("我的申请", "My requests"),
+    "resident.allocation.none": ("还没有申请。", "No request yet."),
+    "resident.allocation.limits": (
+        "步行不超过 {walk} 米 · 不超过 ¥{amount}",
+        "walk up to {walk} m · up to CNY {amount}",
+    ),
+    "resident.allocation.pending": (
+        "等待分配，{cutoff} 统一分配。",
+        "Waiting: allocated at {cutoff}.",
+    ),
+    "resident.allocation.allocated": (
+        "已分配：{building} 车位 {label}，¥{amount}。",
+        "Allocated: {building}, space {label}, CNY {amount}.",
+    ),
+    "resident.allocation.withdraw": ("撤回申请", "Withdraw"),
+    "resident.allocation.withdraw_confirm": ("确定撤回这个申请吗？", "Withdraw this request?"),
+    "resident.request.pending": ("等待分配", "Pending"),
+    "resident.request.allocated": ("已分配", "Allocated"),
+    "resident.request.not_allocated": ("未分配", "Not allocated"),
+    "resident.request.withdrawn": ("已撤回", "Withdrawn"),
+    "resident.reason.refused": (
+        "这一晚在您的步行距离和价格范围内没有剩余车位；下一晚您将优先分配。",
+        "No space within your walk and price was left that night; you get priority next night.",
+    ),
+    "resident.reason.set_aside": (
+        "申请未参与分配（身份或车辆已变更，或该车已有重叠的预约，或时段已过）。",
+        "Not put to the allocation: verification or vehicle changed, the car already had "
+        "a booking then, or the stay was over.",
+    ),
+    # charges
+    "resident.charges.title": ("费用", "Charges"),
+    "resident.charges.month": ("月份", "Month"),
+    "resident.charges.show": ("查看", "Show"),
+    "resident.charges.statement": ("{month} 账单", "Statement for {month}"),
+    "resident.charges.total": ("合计", "Total"),
+    "resident.charges.none": ("这个月没有费用。", "No charges this month."),
+    "resident.charges.lines": ("明细", "Lines"),
+    "resident.charges.recorded": ("记账时间", "Recorded"),
+    "resident.charges.kind": ("类型", "Kind"),
+    "resident.charges.amount": ("金额", "Amount"),
+    "resident.charge.per_use": ("按次停车费", "Per-use fee"),
+    "resident.charge.no_show": ("未到场费", "No-show fee"),
+    "resident.charge.overstay": ("超时费", "Overstay"),
+    "resident.charge.late_cancel": ("晚取消费", "Late cancellation"),
+    "resident.charge.pass": ("夜间月卡", "Monthly night pass"),
+    "resident.charge.refund": ("退款", "Refund"),
+    # problems the resident forms can meet
+    "error.not-verified": (
+        "请先验证住户身份。",
+        "Verify your residence first.",
+    ),
+    "error.already-verified": (
+        "该账号已验证为其他住址。",
+        "This account is already verified for another residence.",
+    ),
+    "error.phone-mismatch": (
+        "手机号须与账号登记的一致。",
+        "The phone must be the one on your account.",
+    ),
+    "error.residence-not-found": (
+        "没有找到匹配的住户信息，请核对小区、房号和手机号。",
+        "No residence matches this compound, unit and phone; check them.",
+    ),
+    "error.residence-taken": (
+        "该住址已被其他账号验证。",
+        "Another account is verified for this residence.",
+    ),
+    "error.invalid-plate": ("车牌号格式不正确。", "This is not a valid plate."),
+    "error.plate-taken": ("该车牌已被登记。", "This plate is already registered."),
+    "error.vehicle-limit": (
+        "登记车辆已达上限，请先删除一辆。",
+        "You have registered the most vehicles allowed; remove one first.",
+    ),
+    "error.vehicle-in-use": (
+        "这辆车还有未结束的预约或月卡，请先取消。",
+        "This vehicle has an active booking or pass; cancel it first.",
+    ),
+    "error.vehicle-busy": (
+        "这辆车在该时段已有预约。",
+        "This vehicle already has a booking at that time.",
+    ),
+    "error.space-taken": ("该车位在该时段已被占用。", "That space is taken for that time."),
+    "error.no-capacity": (
+        "该停车场在该时段已没有空位。",
+        "This place has no free space for that stay.",
+    ),
+    "error.place-suspended": (
+        "该停车场暂停接受预约。",
+        "This place is not taking bookings at the moment.",
+    ),
+    "error.not-bookable": (
+        "该停车场这一晚只售月卡，不能按次预约。",
+        "This place sells only monthly passes that night.",
+    ),
+    "error.outside-window": (
+        "所选时间不在该停车场的开放时段内。",
+        "The stay is not within the place's sharing window.",
+    ),
+    "error.in-the-past": ("所选时间已经过去。", "That time is already over."),
+    "error.space-unsuitable": (
+        "该车位不满足所需条件。",
+        "That space lacks what you need.",
+    ),
+    "error.calendar-missing": (
+        "这一晚的节假日安排尚未公布，暂不能预约。",
+        "The holiday calendar for that night is not published yet.",
+    ),
+    "error.not-cancellable": (
+        "这个预约不能再取消。",
+        "This booking can no longer be cancelled.",
+    ),
+    "error.past-cutoff": (
+        "这一晚的申请已截止。",
+        "Requests for that night are closed: the allocation has taken them.",
+    ),
+    "error.request-exists": (
+        "这一晚您已有申请；如需修改，请先撤回。",
+        "You already have a request for that night; withdraw it to ask again.",
+    ),
+    "error.already-decided": (
+        "这个申请已分配完毕，不能撤回。",
+        "The allocation already decided this request.",
+    ),
+    "error.invalid-stay": (
+        "停车时间不正确：须在截止时间之后开始、在这一晚之内，并且离开晚于到达。",
+        "The stay is not valid: it must start after the cutoff, lie within the night, and "
+        "end after it starts.",
+    ),
+    "error.no-window": (
+        "步行范围内没有共同开放的时段，请指定到达和离开时间。",
+        "No place in reach shares a common time that night; give arrive and leave times.",
+    ),
+    "error.location-required": (
+        "请先验证住户身份，才能按小区位置查找。",
+        "Verify your residence to search near home.",
+    ),
+    "error.night-in-past": ("这一晚已经过去。", "That night is over."),
+    "error.invalid-month": ("月份格式不正确。", "That is not a month."),
+    "error.invalid-cursor": ("翻页参数无效，请重新查找。", "That page link is not valid."),
+}

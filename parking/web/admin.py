@@ -1,7 +1,430 @@
-"""The admin pages."""
+"""The admin pages: accounts, compounds and the residence whitelist, and the holiday calendar.
+
+Every form runs the use case of its API endpoint (``POST /admin/users``, ``POST
+/admin/compounds``, ``POST /admin/whitelist/import``, ``PUT`` and ``DELETE
+/admin/calendar/{year}``), so the pages accept, refuse and change exactly what the API does.
+Phones are shown masked.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated, Any
 
-ROUTES: list[Any] = []
+from litestar import Controller, Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromQuery, QueryParameter
+from litestar.plugins.problem_details import ProblemDetailsException
+from litestar.response import Redirect, Template
+from pydantic import ValidationError
+
+from parking.accounts import repository as accounts
+from parking.accounts import service as account_service
+from parking.accounts.schemas import NewAccount
+from parking.calendar import service as calendar
+from parking.calendar.controllers import Year
+from parking.calendar.schemas import CalendarDay
+from parking.clock import utc_now
+from parking.db import DbConnection
+from parking.errors import Problem
+from parking.plates import mask_phone
+from parking.residents import repository as residents
+from parking.residents import service as resident_service
+from parking.residents.controllers import WHITELIST_MAX_BYTES
+from parking.residents.schemas import ImportReport, NewCompound
+from parking.security import Role
+from parking.web.i18n import translator
+from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
+from parking.web.session import WEB_PREFIX
+
+__all__ = ["ROUTES", "AccountPages", "HolidayPages", "WhitelistPages"]
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
+
+ACCOUNTS = f"{WEB_PREFIX}/admin/accounts"
+WHITELIST = f"{WEB_PREFIX}/admin/whitelist"
+HOLIDAYS = f"{WEB_PREFIX}/admin/holidays"
+
+WHITELIST_PAGE_SIZE = 100
+"""Entries on one page of the whitelist (the API's default page)."""
+
+# The multipart wrapping around the file: boundaries, headers, the CSRF token and the mode.
+_MULTIPART_OVERHEAD = 64 * 1024
+
+# ?done=<word> -> the notice the page shows.
+_DONE = {
+    "created": "admin.accounts.created_done",
+    "compound": "admin.compounds.created_done",
+    "imported": "admin.import.done",
+    "saved": "admin.holidays.saved",
+    "removed": "admin.holidays.removed",
+}
+
+
+def _done(request: Request[Any, Any, Any], word: str | None) -> str | None:
+    key = _DONE.get(word or "")
+    return translator(lang_of(request))(key) if key else None
+
+
+def _local(request: Request[Any, Any, Any]) -> Callable[[dt.datetime | None], str]:
+    """Times in the district's local time, to the minute."""
+    tz = request.app.state.settings.tz
+
+    def local(moment: dt.datetime | None) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    return local
+
+
+def _shown(
+    request: Request[Any, Any, Any], problem: ProblemDetailsException
+) -> ProblemDetailsException:
+    """The problem with what it points at in words: each bad line of a file, or the day.
+
+    The frame lists a problem's ``errors`` by ``field``; a file's errors carry a line
+    number instead, and a calendar's problem names its ``day``.
+    """
+    extra = problem.extra if isinstance(problem.extra, dict) else {}
+    errors = extra.get("errors") or []
+    t = translator(lang_of(request))
+    if any(isinstance(e, dict) and "line" in e for e in errors):
+        named = [
+            {"field": t("admin.line", line=e["line"]), "message": e.get("message", "")}
+            for e in errors
+            if isinstance(e, dict)
+        ]
+    elif "day" in extra and not errors:
+        named = [{"field": t("admin.holidays.day"), "message": str(extra["day"])}]
+    else:
+        return problem
+    return Problem(
+        problem.status_code,
+        problem.type_ or "validation-error",
+        problem.detail or "",
+        extra={**extra, "errors": named},
+    )
+
+
+def _async_guard(check: Callable[..., None]) -> Callable[..., Awaitable[None]]:
+    """``check`` as a coroutine guard, keeping its name.
+
+    Litestar wraps a plain guard in ``AsyncCallable``, which hides the ``page_requires_*``
+    name that tests/web/test_page_authorization.py reads; a coroutine is used as it is.
+    """
+
+    async def guard(connection: Any, handler: Any) -> None:
+        check(connection, handler)
+
+    guard.__name__ = check.__name__
+    return guard
+
+
+ADMIN_ONLY = _async_guard(page_role("admin"))
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+
+async def _accounts_page(
+    request: Request[Any, Any, Any],
+    conn: DbConnection,
+    *,
+    role: Role | None = None,
+    done: str | None = None,
+    problem: ProblemDetailsException | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    users = await accounts.list_users(conn, role)
+    return render(
+        request,
+        "admin/accounts.html",
+        problem=problem,
+        done=_done(request, done),
+        role=role,
+        users=users,
+        masked=lambda phone: mask_phone(phone) if phone else "",
+        local=_local(request),
+        values=values or {"role": "manager"},
+    )
+
+
+class AccountPages(Controller):
+    path = ACCOUNTS
+    include_in_schema = False
+    guards = [ADMIN_ONLY]
+
+    @get("/")
+    async def accounts(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        role: FromQuery[Role | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _accounts_page(request, conn, role=role, done=done)
+
+    @post("/")
+    async def create(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        values = {k: v for k, v in data.items() if k in NewAccount.model_fields}
+
+        async def create() -> Any:
+            return await account_service.create_account(conn, parse_form(NewAccount, values))
+
+        _, problem = await attempt(conn, create)
+        if problem is not None:
+            # The form comes back without the password, and without the phone: a phone
+            # is never shown in full.
+            kept = {k: v for k, v in values.items() if k not in ("password", "phone")}
+            return await _accounts_page(request, conn, problem=problem, values=kept)
+        return redirect(f"{ACCOUNTS}?done=created")
+
+
+# --- compounds and the whitelist -----------------------------------------------------------
+
+
+def _report_of(request: Request[Any, Any, Any]) -> ImportReport | None:
+    """The import's report, carried to the page in the redirect's query (counts only)."""
+    fields = {k: v for k, v in request.query_params.items() if k in ImportReport.model_fields}
+    try:
+        return ImportReport.model_validate(fields)
+    except ValidationError:
+        return None
+
+
+async def _whitelist_page(
+    request: Request[Any, Any, Any],
+    conn: DbConnection,
+    *,
+    compound_id: int | None = None,
+    offset: int = 0,
+    done: str | None = None,
+    problem: ProblemDetailsException | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    compounds = await residents.list_compounds(conn)
+    if compound_id is not None and all(c.id != compound_id for c in compounds):
+        raise Problem(404, "not-found", "There is no such compound.")
+    entries = await residents.list_whitelist(conn, compound_id, WHITELIST_PAGE_SIZE, offset)
+    total = await residents.count_whitelist(conn, compound_id)
+    return render(
+        request,
+        "admin/whitelist.html",
+        problem=problem,
+        done=_done(request, done),
+        report=_report_of(request) if done == "imported" else None,
+        compounds=compounds,
+        compound_id=compound_id,
+        entries=entries,
+        total=total,
+        offset=offset,
+        page_size=WHITELIST_PAGE_SIZE,
+        masked=mask_phone,
+        entries_link=_entries_link,
+        local=_local(request),
+        values=values or {},
+    )
+
+
+def _entries_link(compound_id: int | None, offset: int) -> str:
+    query = [f"compound={compound_id}"] if compound_id is not None else []
+    if offset:
+        query.append(f"offset={offset}")
+    return WHITELIST + ("?" + "&".join(query) if query else "")
+
+
+class WhitelistPages(Controller):
+    path = WHITELIST
+    include_in_schema = False
+    guards = [ADMIN_ONLY]
+
+    @get("/")
+    async def whitelist(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        compound: FromQuery[int | None] = None,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _whitelist_page(request, conn, compound_id=compound, offset=offset, done=done)
+
+    @post("/compounds")
+    async def create_compound(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        values = {k: v for k, v in data.items() if k in NewCompound.model_fields}
+
+        async def create() -> Any:
+            return await resident_service.create_compound(conn, parse_form(NewCompound, values))
+
+        compound, problem = await attempt(conn, create)
+        if problem is not None or compound is None:
+            return await _whitelist_page(request, conn, problem=problem, values=values)
+        return redirect(f"{WHITELIST}?done=compound&compound={compound.id}")
+
+    @post("/import", request_max_body_size=WHITELIST_MAX_BYTES + _MULTIPART_OVERHEAD)
+    async def import_file(
+        self, request: Request[Any, Any, Any], data: Upload, conn: DbConnection
+    ) -> Template | Redirect:
+        upload = data.get("file")
+        content = await upload.read() if isinstance(upload, UploadFile) else b""
+        mode = data.get("mode") or "merge"
+
+        async def run() -> ImportReport:
+            if mode not in ("merge", "replace"):
+                raise Problem(422, "validation-error", "The mode is merge or replace.")
+            return await resident_service.import_whitelist(conn, content, mode)
+
+        report, problem = await attempt(conn, run)
+        if problem is not None or report is None:
+            return await _whitelist_page(request, conn, problem=_shown(request, problem))
+        counts = "&".join(f"{k}={v}" for k, v in report.model_dump().items())
+        return redirect(f"{WHITELIST}?done=imported&{counts}")
+
+
+# --- the holiday calendar ------------------------------------------------------------------
+
+
+def _days_text(days: Iterable[tuple[dt.date, str, str]]) -> str:
+    """Days as the form's lines: ``YYYY-MM-DD kind name``."""
+    return "\n".join(f"{day.isoformat()} {kind} {name}".rstrip() for day, kind, name in days)
+
+
+def _parse_days(text: str) -> list[CalendarDay]:
+    """The form's lines as the API's ``CalendarDay`` list; a 422 naming every bad line."""
+    days: list[CalendarDay] = []
+    errors: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        parts = line.split(maxsplit=2)
+        if not parts:
+            continue
+        try:
+            fields = dict(zip(("day", "kind", "name"), parts, strict=False))
+            days.append(CalendarDay.model_validate(fields))
+        except ValidationError as error:
+            message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+            errors.append({"line": number, "message": message})
+    if errors:
+        raise Problem(
+            422,
+            "validation-error",
+            "The request is not valid; see errors.",
+            extra={"errors": errors},
+        )
+    return days
+
+
+async def _year_page(
+    request: Request[Any, Any, Any],
+    conn: DbConnection,
+    year: int,
+    *,
+    fill: str | None = None,
+    done: str | None = None,
+    problem: ProblemDetailsException | None = None,
+    text: str | None = None,
+) -> Template:
+    entered = await calendar.get_year(conn, year)
+    package = calendar.package_years().get(year)
+    if text is None:
+        if fill == "package" and package is not None:
+            text = _days_text(package)
+        else:
+            text = _days_text((d.day, d.kind, d.name) for d in entered.days)
+    return render(
+        request,
+        "admin/holiday_year.html",
+        problem=problem,
+        done=_done(request, done),
+        entered=entered,
+        in_package=package is not None,
+        filled=fill == "package" and package is not None,
+        text=text,
+        local=_local(request),
+    )
+
+
+class HolidayPages(Controller):
+    path = HOLIDAYS
+    include_in_schema = False
+    guards = [ADMIN_ONLY]
+
+    @get("/")
+    async def years(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        year: FromQuery[int | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template | Redirect:
+        if year is not None:  # the "open a year" form
+            return redirect(f"{HOLIDAYS}/{year}")
+        covered = await calendar.calendar_status(conn)
+        entered = {c.year for c in covered}
+        missing = [y for y in calendar.package_years() if y not in entered]
+        return render(
+            request,
+            "admin/holidays.html",
+            done=_done(request, done),
+            covered=covered,
+            missing=missing,
+            next_year=utc_now().astimezone(request.app.state.settings.tz).year + 1,
+            local=_local(request),
+        )
+
+    @get("/{year:int}")
+    async def year(
+        self,
+        request: Request[Any, Any, Any],
+        conn: DbConnection,
+        year: Year,
+        fill: FromQuery[str | None] = None,
+        done: FromQuery[str | None] = None,
+    ) -> Template:
+        return await _year_page(request, conn, year, fill=fill, done=done)
+
+    @post("/{year:int}")
+    async def enter_year(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection, year: Year
+    ) -> Template | Redirect:
+        text = str(data.get("days", ""))
+        cancel = data.get("cancel_reservations") in ("on", "true", "1")
+
+        async def enter() -> Any:
+            return await calendar.replace_year(
+                conn,
+                year,
+                _parse_days(text),
+                cancel_reservations=cancel,
+                settings=request.app.state.settings,
+                now=utc_now(),
+            )
+
+        _, problem = await attempt(conn, enter)
+        if problem is not None:
+            return await _year_page(
+                request, conn, year, problem=_shown(request, problem), text=text
+            )
+        return redirect(f"{HOLIDAYS}/{year}?done=saved")
+
+    @post("/{year:int}/remove")
+    async def remove_year(
+        self, request: Request[Any, Any, Any], conn: DbConnection, year: Year
+    ) -> Template | Redirect:
+        async def remove() -> None:
+            await calendar.uncover_year(
+                conn, year, settings=request.app.state.settings, now=utc_now()
+            )
+
+        _, problem = await attempt(conn, remove)
+        if problem is not None:
+            return await _year_page(request, conn, year, problem=problem)
+        return redirect(f"{HOLIDAYS}?done=removed")
+
+
+ROUTES: list[Any] = [AccountPages, WhitelistPages, HolidayPages]

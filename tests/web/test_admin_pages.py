@@ -1,0 +1,433 @@
+"""The admin pages through HTTP: each form changes what its API endpoint changes.
+
+Accounts (``POST /admin/users``), compounds (``POST /admin/compounds``), the whitelist
+import (``POST /admin/whitelist/import``: the same file gives the same outcome on both) and
+the holiday calendar (``PUT``/``DELETE /admin/calendar/{year}``). Refused input changes
+nothing, and no phone is ever shown in full.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from parking.accounts.schemas import NewAccount
+from parking.accounts.service import create_account
+from parking.calendar.service import package_years
+from parking.demo import seed_demo
+from parking.plates import mask_phone
+from tests.helpers import PASSWORD, login_headers, make_account, token_for
+from tests.web.conftest import WebForm
+
+ACCOUNTS = "/app/admin/accounts"
+WHITELIST = "/app/admin/whitelist"
+HOLIDAYS = "/app/admin/holidays"
+
+_ENTRIES = """
+SELECT c.name, w.unit, w.phone
+FROM residence_whitelist w JOIN compounds c ON c.id = w.compound_id
+ORDER BY c.name, w.unit, w.phone
+"""
+_DAYS = """
+SELECT day, kind, name, source FROM calendar_days
+WHERE day >= make_date($1, 1, 1) AND day < make_date($1 + 1, 1, 1) ORDER BY day
+"""
+# Any run of 6 to 15 digits outside a longer number: a phone shown in full.
+_FULL_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+
+
+@pytest.fixture
+async def admin(web: WebForm, conn: asyncpg.Connection) -> str:
+    """An admin signed in to the pages of this test's client; the admin's email."""
+    email = await make_account(conn, "admin")
+    answer = await web.post("/app/login", "/app/login", {"email": email, "password": PASSWORD})
+    assert answer.status_code == 303, answer.text
+    return email
+
+
+@pytest.fixture
+async def compounds(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch(
+        "INSERT INTO compounds (name, lat, lon) VALUES"
+        " ('贝丽花园', 22.5655, 114.1287), ('深华丽园', 22.5668, 114.1321) RETURNING name, id"
+    )
+    return {r["name"]: r["id"] for r in rows}
+
+
+async def _import_page(web: WebForm, body: str, mode: str = "merge"):
+    token = await web.token(WHITELIST)
+    return await web.client.post(
+        f"{WHITELIST}/import",
+        data={"_csrf_token": token, "mode": mode},
+        files={"file": ("whitelist.csv", body.encode("utf-8"), "text/csv")},
+        follow_redirects=False,
+    )
+
+
+async def _import_api(client: AsyncTestClient, headers: dict[str, str], body: str, mode: str):
+    return await client.post(
+        f"/admin/whitelist/import?mode={mode}",
+        content=body.encode("utf-8"),
+        headers={**headers, "content-type": "text/csv"},
+    )
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+async def test_accounts_are_listed_by_role_with_phones_masked(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: str
+) -> None:
+    manager = await create_account(
+        conn,
+        NewAccount(
+            email="wanshan@example.com",
+            password=PASSWORD,
+            role="manager",
+            display_name="万山物业",
+            phone="13912345678",
+        ),
+    )
+    resident = await make_account(conn, "resident")
+
+    everyone = await client.get(ACCOUNTS)
+    assert everyone.status_code == 200
+    assert manager.email in everyone.text and resident in everyone.text and admin in everyone.text
+    assert "139****5678" in everyone.text
+    assert "13912345678" not in everyone.text
+
+    managers = await client.get(f"{ACCOUNTS}?role=manager")
+    assert "万山物业" in managers.text and manager.email in managers.text
+    assert resident not in managers.text and admin not in managers.text
+
+
+async def test_creating_a_manager_makes_the_account_the_api_makes(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    answer = await web.post(
+        ACCOUNTS,
+        ACCOUNTS,
+        {
+            "role": "manager",
+            "email": "New.Manager@Example.com",
+            "display_name": " 田贝物业 ",
+            "phone": "13700001111",
+            "password": "initial-pass-1",
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"{ACCOUNTS}?done=created"
+    row = await conn.fetchrow(
+        "SELECT role, display_name, phone, is_active FROM users WHERE email = $1",
+        "new.manager@example.com",
+    )
+    assert dict(row) == {
+        "role": "manager",
+        "display_name": "田贝物业",
+        "phone": "13700001111",
+        "is_active": True,
+    }
+    # The new manager signs in with the initial password, as with an API-made account.
+    assert await token_for(client, "new.manager@example.com", "initial-pass-1")
+    page = await client.get(answer.headers["location"])
+    assert "账号已创建" in page.text and "137****1111" in page.text
+
+
+async def test_a_refused_account_is_shown_and_changes_nothing(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    before = await conn.fetchval("SELECT count(*) FROM users")
+    short = await web.post(
+        ACCOUNTS,
+        ACCOUNTS,
+        {"role": "manager", "email": "m@example.com", "password": "short", "phone": "13700002222"},
+    )
+    assert short.status_code == 422
+    assert "password" in short.text and 'value="m@example.com"' in short.text
+    assert "13700002222" not in short.text  # the typed phone is not echoed in full
+
+    taken = await web.post(
+        ACCOUNTS, ACCOUNTS, {"role": "admin", "email": admin, "password": "long-enough-pw"}
+    )
+    assert taken.status_code == 409 and "该邮箱已注册" in taken.text
+
+    bad_role = await web.post(
+        ACCOUNTS, ACCOUNTS, {"role": "owner", "email": "o@example.com", "password": "long-enough"}
+    )
+    assert bad_role.status_code == 422 and "role" in bad_role.text
+    assert await conn.fetchval("SELECT count(*) FROM users") == before
+
+
+# --- compounds and the whitelist -------------------------------------------------------------
+
+
+async def test_adding_a_compound_and_refusing_a_bad_or_taken_one(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    answer = await web.post(
+        WHITELIST,
+        f"{WHITELIST}/compounds",
+        {"name": " 贝丽  花园 ", "lat": "22.5655", "lon": "114.1287"},
+    )
+    assert answer.status_code == 303, answer.text
+    row = await conn.fetchrow("SELECT id, name, lat, lon FROM compounds")
+    assert (row["name"], row["lat"], row["lon"]) == ("贝丽 花园", 22.5655, 114.1287)
+    assert answer.headers["location"] == f"{WHITELIST}?done=compound&compound={row['id']}"
+    page = await client.get(answer.headers["location"])
+    assert "小区已新增" in page.text and "贝丽 花园" in page.text
+
+    far = await web.post(
+        WHITELIST, f"{WHITELIST}/compounds", {"name": "深华丽园", "lat": "95", "lon": "114.13"}
+    )
+    assert far.status_code == 422 and "lat" in far.text
+    assert 'value="深华丽园"' in far.text  # the form comes back as typed
+    taken = await web.post(
+        WHITELIST, f"{WHITELIST}/compounds", {"name": "贝丽 花园", "lat": "22.5", "lon": "114.1"}
+    )
+    assert taken.status_code == 409 and "已有同名小区" in taken.text
+    assert await conn.fetchval("SELECT count(*) FROM compounds") == 1
+
+
+async def test_whitelist_entries_show_verification_and_never_a_full_phone(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: str
+) -> None:
+    await seed_demo(conn)
+    phones = [r["phone"] for r in await conn.fetch("SELECT phone FROM residence_whitelist")]
+    phones += [
+        r["phone"] for r in await conn.fetch("SELECT phone FROM users WHERE phone IS NOT NULL")
+    ]
+    assert phones
+
+    page = await client.get(WHITELIST)
+    assert page.status_code == 200
+    assert "贝丽花园" in page.text and "3栋 502" in page.text
+    assert mask_phone("13800138001") in page.text
+    assert page.text.count('class="badge ok">已认证') == 1  # the demo resident
+    assert page.text.count("data-entry=") == 5
+
+    beili = await conn.fetchval("SELECT id FROM compounds WHERE name = '深华丽园'")
+    one = await client.get(f"{WHITELIST}?compound={beili}")
+    assert one.text.count("data-entry=") == 2 and "3栋 502" not in one.text
+    assert (await client.get(f"{WHITELIST}?compound=999999")).status_code == 404
+
+    for path in (WHITELIST, ACCOUNTS, f"{ACCOUNTS}?role=resident"):
+        text = (await client.get(path)).text
+        assert not any(phone in text for phone in phones), path
+        assert not _FULL_PHONE.search(text), path
+
+
+@pytest.mark.usefixtures("compounds")
+async def test_a_good_file_is_imported_as_the_api_would(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO residence_whitelist (compound_id, unit, phone)"
+        " SELECT id, '3栋 502', '13800138001' FROM compounds WHERE name = '贝丽花园'"
+    )
+    body = (
+        "compound,unit,phone,lat,lon\n"
+        "贝丽花园,3栋 502,13800138001,,\n"  # already on the list
+        "贝丽花园,3栋  1201 ,138-0013-8002,,\n"
+        "深华丽园,A座 1502,+86 139 0013 9001,,\n"
+        "翠竹苑,2栋 301,13600136001,22.5601,114.1288\n"  # a new compound, with its place
+    )
+    answer = await _import_page(web, body)
+    assert answer.status_code == 303, answer.text
+    location = answer.headers["location"]
+    assert location.startswith(f"{WHITELIST}?done=imported&")
+    assert not _FULL_PHONE.search(location)
+
+    page = await client.get(location)
+    counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', page.text))
+    assert counts == {"entries": "4", "added": "3", "unchanged": "1", "compounds_created": "1"}
+    assert "白名单已导入" in page.text
+    assert [tuple(r) for r in await conn.fetch(_ENTRIES)] == [
+        ("深华丽园", "A座 1502", "13900139001"),
+        ("翠竹苑", "2栋 301", "13600136001"),
+        ("贝丽花园", "3栋 1201", "13800138002"),
+        ("贝丽花园", "3栋 502", "13800138001"),
+    ]
+    # The API, given the same file as the whole list, finds exactly these entries there.
+    api = await _import_api(client, await login_headers(client, admin), body, "replace")
+    assert api.status_code == 200, api.text
+    assert api.json() | {"mode": "merge"} == {
+        "mode": "merge",
+        "entries": 4,
+        "added": 0,
+        "unchanged": 4,
+        "removed": 0,
+        "unverified": 0,
+        "compounds_created": 0,
+    }
+
+
+@pytest.mark.usefixtures("compounds")
+async def test_a_file_with_duplicate_and_bad_lines_is_refused_line_by_line_like_the_api(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    body = (
+        "compound,unit,phone\n"
+        "贝丽花园,3栋 502,13800138001\n"
+        "贝丽花园,,13800138002\n"
+        "贝丽花园,5栋 803,not-a-phone\n"
+        "无名小区,1栋 101,13800138004\n"
+        "贝丽花园,3栋 502,13800138001\n"
+        "深华丽园,B座 703,13900139002\n"
+    )
+    page = await _import_page(web, body)
+    assert page.status_code == 422
+    assert 'data-problem="whitelist-invalid"' in page.text and "未导入任何内容" in page.text
+
+    api = await _import_api(client, await login_headers(client, admin), body, "merge")
+    assert api.status_code == 422
+    errors = api.json()["errors"]
+    assert [e["line"] for e in errors] == [3, 4, 5, 6]
+    assert "same entry as line 2" in errors[-1]["message"]
+    shown = re.findall(r"<li><code>第 (\d+) 行</code>: (.*?)</li>", page.text)
+    assert [(line, html.unescape(text)) for line, text in shown] == [
+        (str(e["line"]), e["message"]) for e in errors
+    ]
+    # Neither wrote the good lines, nor created the unknown compound.
+    assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0
+    assert await conn.fetchval("SELECT count(*) FROM compounds") == 2
+    assert not _FULL_PHONE.search(page.text)
+
+
+async def test_an_empty_or_missing_file_is_reported_and_changes_nothing(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    empty = await _import_page(web, "")
+    assert empty.status_code == 422 and "第 1 行" in empty.text
+    token = await web.token(WHITELIST)
+    not_utf8 = await client.post(
+        f"{WHITELIST}/import",
+        data={"_csrf_token": token, "mode": "merge"},
+        files={"file": ("w.csv", "compound,unit,phone\n贝丽,1,13800138001\n".encode("gbk"))},
+        follow_redirects=False,
+    )
+    assert not_utf8.status_code == 422 and "UTF-8" in not_utf8.text
+    no_file = await client.post(
+        f"{WHITELIST}/import",
+        data={"_csrf_token": token, "mode": "replace"},
+        files={"other": ("x.txt", b"")},
+        follow_redirects=False,
+    )
+    assert no_file.status_code == 422 and "第 1 行" in no_file.text
+    assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0
+
+
+# --- the holiday calendar --------------------------------------------------------------------
+
+
+async def test_the_years_and_one_years_exception_days(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: str
+) -> None:
+    years = await client.get(HOLIDAYS)
+    assert years.status_code == 200
+    seeded = await conn.fetch("SELECT year FROM calendar_years ORDER BY year")
+    assert seeded and all(f'data-year="{r["year"]}"' in years.text for r in seeded)
+    year = seeded[-1]["year"]
+    assert (await client.get(f"{HOLIDAYS}?year={year}", follow_redirects=False)).headers[
+        "location"
+    ] == f"{HOLIDAYS}/{year}"
+
+    page = await client.get(f"{HOLIDAYS}/{year}")
+    days = await conn.fetch(_DAYS, year)
+    assert days and page.text.count("data-day=") == len(days)
+    assert "chinesecalendar 数据包" in page.text
+    first = days[0]
+    assert f'data-day="{first["day"].isoformat()}"' in page.text and first["name"] in page.text
+    assert (await client.get(f"{HOLIDAYS}/1999")).status_code in (400, 422)
+
+
+async def test_entering_a_year_puts_what_the_api_puts(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    lines = (
+        "2031-01-01 holiday 元旦\n\n2031-10-01   holiday   国庆节 假期\n2031-09-28 workday 国庆节\n"
+    )
+    answer = await web.post(f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": lines})
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == f"{HOLIDAYS}/2031?done=saved"
+    assert await conn.fetchval("SELECT source FROM calendar_years WHERE year = 2031") == "admin"
+    api = await client.get("/admin/calendar/2031", headers=await login_headers(client, admin))
+    assert api.json()["days"] == [
+        {"day": "2031-01-01", "kind": "holiday", "name": "元旦"},
+        {"day": "2031-09-28", "kind": "workday", "name": "国庆节"},
+        {"day": "2031-10-01", "kind": "holiday", "name": "国庆节 假期"},
+    ]
+    page = await client.get(answer.headers["location"])
+    assert "这一年的日历已保存" in page.text and page.text.count("data-day=") == 3
+
+    # Entering it again replaces the whole year, as PUT does.
+    again = await web.post(f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": "2031-05-01 holiday"})
+    assert again.status_code == 303
+    assert [(r["day"].isoformat(), r["kind"]) for r in await conn.fetch(_DAYS, 2031)] == [
+        ("2031-05-01", "holiday")
+    ]
+
+
+async def test_a_bad_year_is_shown_by_line_or_day_and_changes_nothing(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    await web.post(f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": "2031-05-01 holiday 劳动节"})
+    before = [tuple(r) for r in await conn.fetch(_DAYS, 2031)]
+    typed = "2031-01-01 holiday\n2031-13-01 holiday\n2031-02-02 rest\n2031-03-03"
+    bad = await web.post(f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": typed})
+    assert bad.status_code == 422
+    assert re.findall(r"<li><code>第 (\d+) 行</code>", bad.text) == ["2", "3", "4"]
+    assert html.escape(typed) in bad.text  # the lines come back to be corrected
+
+    weekday = await web.post(
+        f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": "2031-01-06 workday 调休"}
+    )
+    assert weekday.status_code == 422 and "调休上班日必须是周六或周日" in weekday.text
+    assert "2031-01-06" in weekday.text
+    other_year = await web.post(
+        f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": "2032-01-01 holiday"}
+    )
+    assert other_year.status_code == 422 and 'data-problem="day-outside-year"' in other_year.text
+    twice = await web.post(
+        f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": "2031-01-01 holiday\n2031-01-01 holiday"}
+    )
+    assert twice.status_code == 422 and 'data-problem="duplicate-day"' in twice.text
+    assert [tuple(r) for r in await conn.fetch(_DAYS, 2031)] == before
+
+
+async def test_filling_from_the_package_and_removing_a_year(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    year = max(package_years())
+    await conn.execute("DELETE FROM calendar_years WHERE year = $1", year)
+    await conn.execute(
+        "DELETE FROM calendar_days WHERE day >= make_date($1, 1, 1)"
+        " AND day < make_date($1 + 1, 1, 1)",
+        year,
+    )
+    listed = await client.get(HOLIDAYS)
+    assert f'href="{HOLIDAYS}/{year}?fill=package"' in listed.text
+
+    filled = await client.get(f"{HOLIDAYS}/{year}?fill=package")
+    text = re.search(r'<textarea name="days"[^>]*>(.*?)</textarea>', filled.text, re.S)
+    assert text is not None
+    lines = html.unescape(text.group(1)).splitlines()
+    expected = package_years()[year]
+    assert len(lines) == len(expected)
+    assert lines[0] == f"{expected[0][0].isoformat()} {expected[0][1]} {expected[0][2]}"
+    assert await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = $1", year) == 0
+
+    saved = await web.post(f"{HOLIDAYS}/{year}", f"{HOLIDAYS}/{year}", {"days": "\n".join(lines)})
+    assert saved.status_code == 303, saved.text
+    stored = [(r["day"], r["kind"], r["name"]) for r in await conn.fetch(_DAYS, year)]
+    assert stored == expected
+
+    page = await client.get(f"{HOLIDAYS}/{year}")
+    assert 'id="remove-year"' in page.text and "data-confirm=" in page.text
+    removed = await web.post(f"{HOLIDAYS}/{year}", f"{HOLIDAYS}/{year}/remove", {})
+    assert removed.status_code == 303 and removed.headers["location"] == f"{HOLIDAYS}?done=removed"
+    assert await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = $1", year) == 0
+    assert await conn.fetchval("SELECT count(*) FROM calendar_days WHERE source = 'admin'") == 0

@@ -65,6 +65,7 @@ _DONE = {
     "vehicle-added": "resident.done.vehicle_added",
     "vehicle-removed": "resident.done.vehicle_removed",
     "booked": "resident.done.booked",
+    "confirmed": "resident.done.confirmed",
     "cancelled": "resident.done.cancelled",
     "requested": "resident.done.requested",
     "withdrawn": "resident.done.withdrawn",
@@ -371,6 +372,21 @@ class ReservationPages(Controller):
             params = {k: data.get(k, "") for k in ("night", "radius_m", "ev", "large")}
             return await _search_page(request, conn, params, problem)
         return redirect(f"{WEB_PREFIX}/reservations?done=booked")
+
+    @post("/reservations/{reservation_id:int}/confirm")
+    async def confirm(
+        self, request: Request[Any, Any, Any], reservation_id: FromPath[int], conn: DbConnection
+    ) -> Template | Redirect:
+        async def action() -> ReservationOut:
+            tz = _settings(request).tz
+            return await reservations.confirm_own(
+                conn, _me(request).id, reservation_id, at=utc_now(), tz=tz
+            )
+
+        _, problem = await attempt(conn, action)
+        if problem is not None:
+            return await self._page(request, conn, problem)
+        return redirect(f"{WEB_PREFIX}/reservations?done=confirmed")
 
     @post("/reservations/{reservation_id:int}/cancel")
     async def cancel(

@@ -6,6 +6,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "resident.done.vehicle_added": ("车辆已登记。", "The vehicle is registered."),
     "resident.done.vehicle_removed": ("车辆已删除。", "The vehicle is removed."),
     "resident.done.booked": ("预约成功，车位已为您保留。", "Booked: the space is yours."),
+    "resident.done.confirmed": ("预约已确认。", "The booking is confirmed."),
     "resident.done.cancelled": ("预约已取消。", "The booking is cancelled."),
     "resident.done.requested": (
         "申请已提交，截止时间后统一分配。",
@@ -94,6 +95,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "resident.reservations.space": ("车位 {label}", "Space {label}"),
     "resident.reservations.night": ("{night} 晚", "Night of {night}"),
     "resident.reservations.pass_night": ("月卡", "pass"),
+    "resident.hold.until": (
+        "车位为您保留到 {time}，请在此之前确认。",
+        "The space is held for you until {time}; confirm before then.",
+    ),
+    "resident.hold.confirm": ("确认预约", "Confirm booking"),
+    "error.hold-expired": (
+        "保留时间已过，请重新预约。",
+        "The hold ran out before it was confirmed; book again.",
+    ),
+    "error.not-confirmable": ("这个预约不能再确认。", "This booking can no longer be confirmed."),
     "resident.cancel.button": ("取消预约", "Cancel booking"),
     "resident.cancel.confirm": ("确定取消这个预约吗？", "Cancel this booking?"),
     "resident.cancel.confirm_fee": (

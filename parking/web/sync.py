@@ -24,7 +24,8 @@ from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.logs import mask_sensitive
 from parking.web.i18n import translator
-from parking.web.pages import attempt, lang_of, page_role, redirect, render
+from parking.web.manager import page_guard
+from parking.web.pages import attempt, lang_of, redirect, render
 from parking.web.session import WEB_PREFIX, user_of
 
 __all__ = ["ROUTES", "SyncPages", "SyncReplayPages", "SyncState", "sync_state"]
@@ -32,6 +33,12 @@ __all__ = ["ROUTES", "SyncPages", "SyncReplayPages", "SyncState", "sync_state"]
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 DEAD_SHOWN = 100
+KINDS = {
+    "place": "sync.kind.place",
+    "rates": "sync.kind.rates",
+    "availability": "sync.kind.availability",
+    "reservation": "sync.kind.reservation",
+}
 
 # $1: the manager whose buildings' messages count (NULL: everyone's, for an admin). Every
 # message kind carries its place's district id in payload.place_id (parking.sync).
@@ -117,6 +124,7 @@ async def _sync_page(
         age=_age_minutes(state.oldest_waiting_at),
         district_url=settings.district_url,
         may_replay=user.role == "admin",
+        kinds=KINDS,
         tz=settings.tz,
     )
 
@@ -124,7 +132,7 @@ async def _sync_page(
 class SyncPages(Controller):
     path = f"{WEB_PREFIX}/sync"
     include_in_schema = False
-    guards = [page_role("manager", "admin")]
+    guards = [page_guard("manager", "admin")]
 
     @get("/")
     async def sync(
@@ -141,7 +149,7 @@ class SyncReplayPages(Controller):
 
     path = f"{WEB_PREFIX}/sync"
     include_in_schema = False
-    guards = [page_role("admin")]
+    guards = [page_guard("admin")]
 
     @post("/dead/{outbox_id:int}/replay")
     async def replay(

@@ -151,6 +151,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "最早一条已等待 {hours} 小时 {minutes} 分",
         "Oldest waiting {hours} h {minutes} min",
     ),
+    "sync.oldest_minutes": ("最早一条已等待 {minutes} 分钟", "Oldest waiting {minutes} min"),
     "sync.nothing_waiting": ("没有等待的消息。", "Nothing is waiting."),
     "sync.dead": ("发送失败的消息", "Dead letters"),
     "sync.no_dead": ("没有发送失败的消息。", "No dead letters."),

@@ -66,6 +66,9 @@ REPORT_MONTHS = 12
 MAX_REPORT_MONTHS = 36
 """A longer period would read every night's windows and sessions of years at once."""
 
+UTILIZATION_AXIS_BP = 1000
+"""The utilization axis reaches at least 10 %, so low months are not drawn as full."""
+
 # The integer fields of the plan forms: digits become an int for the API's model, anything
 # else ("10.5") stays text, which the model's strict integers refuse as the API does.
 _INTEGER_FIELDS = frozenset(
@@ -225,7 +228,10 @@ def _months_before(month: dt.date, count: int) -> dt.date:
 
 
 def _percent(bp: float) -> str:
-    return f"{bp / 100:.0f}%" if bp % 100 == 0 else f"{bp / 100:.1f}%"
+    """Basis points as a percentage: 728 -> '7.28%', 1000 -> '10%'."""
+    hundredths = round(bp)
+    whole, cents = divmod(hundredths, 100)
+    return f"{whole}%" if cents == 0 else f"{whole}.{cents:02d}%"
 
 
 def _yuan(fen: float) -> str:
@@ -277,6 +283,7 @@ def _charts(
             y_label=t("reports.utilization.axis"),
             empty_text=t("reports.empty"),
             value_format=_percent,
+            max_value=UTILIZATION_AXIS_BP,
         )
     return charts
 

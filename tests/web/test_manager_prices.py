@@ -297,20 +297,53 @@ async def test_another_managers_building_is_404_on_every_page(
     assert await outbox_rows(conn, "rates") == []
 
 
-async def test_an_admin_sees_any_building_and_a_resident_is_refused(
+async def test_an_admin_sees_any_building_and_others_are_refused_everywhere(
     client: AsyncTestClient, conn: asyncpg.Connection, web: WebForm
 ) -> None:
     manager = await make_manager(conn)
     building = await make_building(conn, manager_id=manager.id)
+    await add_plan(conn, building.id, per_use_fee_fen=2000, effective_from=night_in(30))
+    base = f"/app/buildings/{building.id}"
+    pages = (f"{base}/prices", f"{base}/prices/advice", f"{base}/reports")
+    forms = (
+        (f"{base}/prices/switch", {"mode": "monthly", "monthly_fee_fen": "1"}),
+        (f"{base}/prices/versions", {"mode": "per_use", "per_use_fee_fen": "1"}),
+        (f"{base}/prices/versions/2/withdraw", {}),
+    )
+    before = await _plans(conn, building.id)
+
     admin = await make_user(conn, "admin")
     await _sign_in(web, admin.email)
-    assert (await client.get(f"/app/buildings/{building.id}/prices")).status_code == 200
+    for path in pages:
+        assert (await client.get(path)).status_code in (200, 422), path  # 422: no advice yet
+
     resident = await make_user(conn, "resident")
     await _sign_in(web, resident.email)
-    assert (await client.get(f"/app/buildings/{building.id}/reports")).status_code == 403
+    for path in pages:
+        assert (await client.get(path)).status_code == 403, path
+    for action, form in forms:
+        assert (await web.post("/app/login", action, form)).status_code == 403, action
+
     client.cookies.clear()
-    stranger = await client.get(f"/app/buildings/{building.id}/prices", follow_redirects=False)
-    assert stranger.status_code == 303 and stranger.headers["location"].startswith("/app/login")
+    for path in pages:
+        answer = await client.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/app/login")
+    for action, form in forms:
+        answer = await web.post("/app/login", action, form)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/app/login")
+    assert await _plans(conn, building.id) == before
+    assert await outbox_rows(conn, "rates") == []
+
+
+async def test_the_pages_speak_english_too(
+    client: AsyncTestClient, conn: asyncpg.Connection, web: WebForm, managed
+) -> None:
+    page_building, _, _ = managed
+    client.cookies.set("lang", "en")
+    prices = (await client.get(f"/app/buildings/{page_building.id}/prices")).text
+    assert "The plan in force tonight" in prices and "Passes only, no single nights" in prices
+    reports = (await client.get(f"/app/buildings/{page_building.id}/reports")).text
+    assert "Utilization per month" in reports and "Revenue per month, by kind" in reports
 
 
 @pytest.fixture

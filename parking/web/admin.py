@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery, QueryParameter
+from litestar.params import Body, FromPath, FromQuery, QueryParameter
 from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect, Template
 from pydantic import ValidationError
@@ -33,7 +33,7 @@ from parking.plates import mask_phone
 from parking.residents import repository as residents
 from parking.residents import service as resident_service
 from parking.residents.controllers import WHITELIST_MAX_BYTES
-from parking.residents.schemas import ImportReport, NewCompound
+from parking.residents.schemas import CompoundPatch, ImportReport, NewCompound
 from parking.security import Role
 from parking.web.i18n import translator
 from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
@@ -58,6 +58,7 @@ _MULTIPART_OVERHEAD = 64 * 1024
 _DONE = {
     "created": "admin.accounts.created_done",
     "compound": "admin.compounds.created_done",
+    "compound_saved": "admin.compounds.saved",
     "imported": "admin.import.done",
     "saved": "admin.holidays.saved",
     "removed": "admin.holidays.removed",
@@ -205,6 +206,7 @@ async def _whitelist_page(
     done: str | None = None,
     problem: ProblemDetailsException | None = None,
     values: dict[str, Any] | None = None,
+    editing: int | None = None,
 ) -> Template:
     compounds = await residents.list_compounds(conn)
     if compound_id is not None and all(c.id != compound_id for c in compounds):
@@ -219,6 +221,7 @@ async def _whitelist_page(
         report=_report_of(request) if done == "imported" else None,
         compounds=compounds,
         compound_id=compound_id,
+        editing=editing,
         entries=entries,
         total=total,
         offset=offset,
@@ -266,6 +269,25 @@ class WhitelistPages(Controller):
         if problem is not None or compound is None:
             return await _whitelist_page(request, conn, problem=problem, values=values)
         return redirect(f"{WHITELIST}?done=compound&compound={compound.id}")
+
+    @post("/compounds/{compound_id:int}")
+    async def update_compound(
+        self,
+        request: Request[Any, Any, Any],
+        data: Form,
+        conn: DbConnection,
+        compound_id: FromPath[int],
+    ) -> Template | Redirect:
+        values = {k: v for k, v in data.items() if k in CompoundPatch.model_fields}
+
+        async def update() -> Any:
+            patch = parse_form(CompoundPatch, values)
+            return await resident_service.update_compound(conn, compound_id, patch)
+
+        _, problem = await attempt(conn, update)
+        if problem is not None:
+            return await _whitelist_page(request, conn, problem=problem, editing=compound_id)
+        return redirect(f"{WHITELIST}?done=compound_saved&compound={compound_id}")
 
     @post("/import", request_max_body_size=WHITELIST_MAX_BYTES + _MULTIPART_OVERHEAD)
     async def import_file(

@@ -431,3 +431,44 @@ async def test_filling_from_the_package_and_removing_a_year(
     assert removed.status_code == 303 and removed.headers["location"] == f"{HOLIDAYS}?done=removed"
     assert await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = $1", year) == 0
     assert await conn.fetchval("SELECT count(*) FROM calendar_days WHERE source = 'admin'") == 0
+
+
+async def test_renaming_or_moving_a_compound_as_patch_does(
+    client: AsyncTestClient,
+    web: WebForm,
+    conn: asyncpg.Connection,
+    admin: str,
+    compounds: dict[str, int],
+) -> None:
+    beili = compounds["贝丽花园"]
+    action = f"{WHITELIST}/compounds/{beili}"
+    moved = await web.post(WHITELIST, action, {"name": "贝丽花园", "lat": "22.57", "lon": ""})
+    assert moved.status_code == 303, moved.text
+    assert moved.headers["location"] == f"{WHITELIST}?done=compound_saved&compound={beili}"
+    row = await conn.fetchrow("SELECT name, lat, lon FROM compounds WHERE id = $1", beili)
+    assert tuple(row) == ("贝丽花园", 22.57, 114.1287)
+
+    taken = await web.post(WHITELIST, action, {"name": "深华丽园"})
+    assert taken.status_code == 409 and "已有同名小区" in taken.text
+    nothing = await web.post(WHITELIST, action, {"name": "", "lat": "", "lon": ""})
+    assert nothing.status_code == 422
+    missing = await web.post(WHITELIST, f"{WHITELIST}/compounds/999999", {"name": "新名"})
+    assert missing.status_code == 404
+    assert tuple(
+        await conn.fetchrow("SELECT name, lat, lon FROM compounds WHERE id = $1", beili)
+    ) == ("贝丽花园", 22.57, 114.1287)
+
+
+async def test_the_admin_pages_in_english(client: AsyncTestClient, admin: str) -> None:
+    client.cookies.set("lang", "en")
+    year = max(package_years())
+    for path, heading in (
+        (ACCOUNTS, "Accounts"),
+        (WHITELIST, "Compounds and resident whitelist"),
+        (HOLIDAYS, "Holiday calendar"),
+        (f"{HOLIDAYS}/{year}", f"Holidays of {year}"),
+    ):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        assert f"<h1>{heading}</h1>" in page.text, path
+        assert not re.search(r">\s*admin\.[a-z_.]+", page.text), path  # no key shown as is

@@ -44,6 +44,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "admin.compounds.lon": ("经度", "Longitude"),
     "admin.compounds.create": ("新增小区", "Add compound"),
     "admin.compounds.created_done": ("小区已新增。", "The compound was added."),
+    "admin.compounds.edit": ("修改", "Edit"),
+    "admin.compounds.saved": ("小区已更新。", "The compound was updated."),
     "admin.whitelist.entries": ("白名单条目", "Whitelist entries"),
     "admin.whitelist.compound": ("小区", "Compound"),
     "admin.whitelist.all_compounds": ("全部小区", "All compounds"),

@@ -43,6 +43,7 @@ from pricing import service as pricing
 from pricing.quote import cancellation_fee
 
 __all__ = [
+    "ROUTES",
     "AccountPages",
     "AllocationPages",
     "ChargePages",
@@ -134,7 +135,7 @@ def _yuan_to_fen(text: Any) -> Any:
         fen = Decimal(str(text).strip()) * 100
     except (InvalidOperation, ValueError):
         return text
-    return int(fen) if fen == fen.to_integral_value() and fen.is_finite() else text
+    return int(fen) if fen.is_finite() and fen == fen.to_integral_value() else text
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -181,7 +182,7 @@ class AccountPages(Controller):
         )
 
     @get("/account")
-    async def account(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
+    async def page(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
         return await self._page(request, conn)
 
     @post("/account/residence")
@@ -343,7 +344,7 @@ class ReservationPages(Controller):
         )
 
     @get("/reservations")
-    async def reservations(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
+    async def list_page(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
         return await self._page(request, conn)
 
     @post("/reservations")
@@ -369,7 +370,13 @@ class ReservationPages(Controller):
         _, problem = await attempt(conn, action)
         if problem is not None:
             # Back to the search the booking came from, with the problem.
-            params = {k: data.get(k, "") for k in ("night", "radius_m", "ev", "large")}
+            needs = values["needs"]
+            params = {
+                "night": data.get("night", ""),
+                "radius_m": data.get("radius_m", ""),
+                "ev": "ev" in needs,
+                "large": "large" in needs,
+            }
             return await _search_page(request, conn, params, problem)
         return redirect(f"{WEB_PREFIX}/reservations?done=booked")
 
@@ -469,7 +476,7 @@ class AllocationPages(Controller):
         )
 
     @get("/allocation-requests")
-    async def allocation(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
+    async def list_page(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
         return await self._page(request, conn)
 
     @post("/allocation-requests")
@@ -527,7 +534,7 @@ class ChargePages(Controller):
     guards = [RESIDENT]
 
     @get("/charges")
-    async def charges(
+    async def statement(
         self,
         request: Request[Any, Any, Any],
         conn: DbConnection,

@@ -306,9 +306,14 @@ async def test_refused_bookings_are_shown_on_the_search_page_and_change_nothing(
     )
     client.cookies.set("lang", "en")
     full = await web.post(
-        "/app/search", "/app/reservations", {**base, "night": tomorrow().isoformat()}
+        "/app/search",
+        "/app/reservations",
+        {**base, "night": tomorrow().isoformat(), "radius_m": "2000"},
     )
     assert full.status_code == 409 and 'data-problem="no-capacity"' in full.text
+    # The search it came from, as it was.
+    assert '<option value="2000" selected>' in full.text
+    assert f'<option value="{tomorrow().isoformat()}" selected>' in full.text
     assert TEXT["error.no-capacity"][1] in full.text
     assert await _count(conn, "reservations", resident.id) == 0
 

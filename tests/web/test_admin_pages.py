@@ -8,6 +8,7 @@ nothing, and no phone is ever shown in full.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -20,6 +21,7 @@ from parking.accounts.service import create_account
 from parking.calendar.service import package_years
 from parking.demo import seed_demo
 from parking.plates import mask_phone
+from tests.factories import add_building, add_space, add_window, insert_reservation, local
 from tests.helpers import PASSWORD, login_headers, make_account, token_for
 from tests.web.conftest import WebForm
 
@@ -472,3 +474,39 @@ async def test_the_admin_pages_in_english(client: AsyncTestClient, admin: str) -
         assert page.status_code == 200, path
         assert f"<h1>{heading}</h1>" in page.text, path
         assert not re.search(r">\s*admin\.[a-z_.]+", page.text), path  # no key shown as is
+
+
+async def test_a_correction_that_strands_bookings_needs_the_box_and_an_in_use_year_stays(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
+) -> None:
+    assert (await web.post(f"{HOLIDAYS}/2027", f"{HOLIDAYS}/2027", {"days": ""})).status_code == 303
+    building = await add_building(conn)
+    space = await add_space(conn, building)
+    await add_window(
+        conn, building, dt.time(19), dt.time(8), dt.date(2027, 1, 1), day_class="working_days"
+    )
+    monday = dt.date(2027, 3, 1)
+    booked = await insert_reservation(
+        conn, space_id=space, night=monday, start=local(monday, 20), end=local(monday, 23)
+    )
+    status = "SELECT status FROM reservations WHERE id = $1"
+    correction = {"days": "2027-03-01 holiday 示例"}
+
+    refused = await web.post(f"{HOLIDAYS}/2027", f"{HOLIDAYS}/2027", correction)
+    assert refused.status_code == 409 and 'data-problem="window-conflicts"' in refused.text
+    assert "2027-03-01 holiday 示例" in refused.text  # kept in the textarea
+    assert not await conn.fetchval("SELECT count(*) FROM calendar_days WHERE day = '2027-03-01'")
+    assert await conn.fetchval(status, booked) == "confirmed"
+
+    in_use = await web.post(f"{HOLIDAYS}/2027", f"{HOLIDAYS}/2027/remove", {})
+    assert in_use.status_code == 409 and 'data-problem="calendar-in-use"' in in_use.text
+    assert await conn.fetchval("SELECT count(*) FROM calendar_years WHERE year = 2027") == 1
+
+    cancelled = await web.post(
+        f"{HOLIDAYS}/2027", f"{HOLIDAYS}/2027", {**correction, "cancel_reservations": "on"}
+    )
+    assert cancelled.status_code == 303, cancelled.text
+    assert await conn.fetchval("SELECT kind FROM calendar_days WHERE day = '2027-03-01'") == (
+        "holiday"
+    )
+    assert await conn.fetchval(status, booked) == "cancelled"

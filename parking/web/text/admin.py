@@ -147,8 +147,8 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "admin.holidays.lines": ("例外日期（每行一天）", "Exception days (one a line)"),
     "admin.holidays.cancel_reservations": (
-        "若更正使已有预约不再开放，免费取消这些预约",
-        "If the correction leaves booked stays outside sharing hours, cancel them without fee",
+        "同时免费取消受影响的预约",
+        "Also cancel, without fee, the reservations the correction leaves outside the windows",
     ),
     "admin.holidays.save": ("保存这一年", "Save the year"),
     "admin.holidays.saved": ("这一年的日历已保存。", "The year's calendar was saved."),

@@ -1,7 +1,7 @@
 """The admin pages: accounts, compounds and the residence whitelist, and the holiday calendar.
 
-Every form runs the use case of its API endpoint (``POST /admin/users``, ``POST
-/admin/compounds``, ``POST /admin/whitelist/import``, ``PUT`` and ``DELETE
+Every form runs the use case of its API endpoint (``POST /admin/users``, ``POST`` and
+``PATCH /admin/compounds``, ``POST /admin/whitelist/import``, ``PUT`` and ``DELETE
 /admin/calendar/{year}``), so the pages accept, refuse and change exactly what the API does.
 Phones are shown masked.
 """
@@ -303,8 +303,9 @@ class WhitelistPages(Controller):
             return await resident_service.import_whitelist(conn, content, mode)
 
         report, problem = await attempt(conn, run)
-        if problem is not None or report is None:
+        if problem is not None:
             return await _whitelist_page(request, conn, problem=_shown(request, problem))
+        assert report is not None  # no problem: the import's report
         counts = "&".join(f"{k}={v}" for k, v in report.model_dump().items())
         return redirect(f"{WHITELIST}?done=imported&{counts}")
 

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.passes import service as passes
-from parking.passes.schemas import month_text
+from parking.passes.schemas import NewPass, month_text
 from parking.passes.service import parse_month
 from parking.places.search import MAX_RADIUS_M, SearchQuery, search_places
 from parking.prices import plans_in_force
@@ -67,6 +67,7 @@ _DONE = {
     "vehicle-removed": "resident.done.vehicle_removed",
     "booked": "resident.done.booked",
     "confirmed": "resident.done.confirmed",
+    "pass-bought": "resident.done.pass_bought",
     "cancelled": "resident.done.cancelled",
     "requested": "resident.done.requested",
     "withdrawn": "resident.done.withdrawn",
@@ -379,6 +380,25 @@ class ReservationPages(Controller):
             }
             return await _search_page(request, conn, params, problem)
         return redirect(f"{WEB_PREFIX}/reservations?done=booked")
+
+    @post("/passes")
+    async def buy_pass(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        settings = _settings(request)
+        values = {k: data.get(k, "") for k in ("building_id", "vehicle_id", "month")}
+
+        async def action() -> Any:
+            new = parse_form(NewPass, values)
+            return await passes.buy_pass(
+                conn, _me(request).id, new, now=utc_now(), settings=settings
+            )
+
+        _, problem = await attempt(conn, action)
+        if problem is not None:
+            params = {k: data.get(k, "") for k in ("night", "radius_m")}
+            return await _search_page(request, conn, params, problem)
+        return redirect(f"{WEB_PREFIX}/reservations?done=pass-bought")
 
     @post("/reservations/{reservation_id:int}/confirm")
     async def confirm(

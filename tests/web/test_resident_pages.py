@@ -638,3 +638,45 @@ def test_every_status_kind_and_reason_has_words() -> None:
     keys += [f"resident.weekday.{d}" for d in range(1, 8)]
     keys += list(_DONE.values())
     assert [k for k in keys if k not in TEXT] == []
+
+
+async def test_a_place_selling_passes_sells_one_from_the_search(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    resident = await make_resident(conn)
+    building = await make_building(conn, spaces=1, fee_fen=None, monthly_pass_fen=30000)
+    await _sign_in(web, resident.email)
+    night = night_in(0)
+    month = f"{night:%Y-%m}"
+    page = await client.get("/app/search")
+    item = re.search(rf'data-building="{building.id}".*?</li>', page.text, re.S)
+    assert item and 'action="/app/passes"' in item.group(0)
+    assert f'name="month" value="{month}"' in item.group(0)
+
+    form = {
+        "building_id": str(building.id),
+        "vehicle_id": str(resident.vehicle_id),
+        "month": month,
+        "night": night.isoformat(),
+    }
+    bought = await web.post("/app/search", "/app/passes", form)
+    assert bought.status_code == 303, bought.text
+    assert bought.headers["location"] == "/app/reservations?done=pass-bought"
+    row = await conn.fetchrow(
+        "SELECT id, price_fen, status FROM passes WHERE user_id = $1", resident.id
+    )
+    assert row["status"] == "active" and 0 < row["price_fen"] <= 30000
+    assert (
+        await conn.fetchval(
+            "SELECT amount_fen FROM charges WHERE pass_id = $1 AND kind = 'pass'", row["id"]
+        )
+        == row["price_fen"]
+    )
+    listed = await client.get(bought.headers["location"])
+    assert _zh("resident.done.pass_bought") in listed.text and building.name in listed.text
+
+    again = await web.post("/app/search", "/app/passes", form)
+    assert again.status_code == 409 and _zh("error.pass-exists") in again.text
+    bad = await web.post("/app/search", "/app/passes", {**form, "month": "next month"})
+    assert bad.status_code == 422 and "<code>month</code>" in bad.text
+    assert await _count(conn, "passes", resident.id) == 1

@@ -7,6 +7,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "resident.done.vehicle_removed": ("车辆已删除。", "The vehicle is removed."),
     "resident.done.booked": ("预约成功，车位已为您保留。", "Booked: the space is yours."),
     "resident.done.confirmed": ("预约已确认。", "The booking is confirmed."),
+    "resident.done.pass_bought": (
+        "月卡已购买，每个开放的夜晚都为您保留车位。",
+        "Pass bought: a space is yours every shared night left in the month.",
+    ),
     "resident.done.cancelled": ("预约已取消。", "The booking is cancelled."),
     "resident.done.requested": (
         "申请已提交，截止时间后统一分配。",
@@ -72,6 +76,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "resident.search.pass_only": ("仅售月卡 ¥{amount}/月", "Monthly pass only, CNY {amount}"),
     "resident.search.times": ("停车时间 {start}–{end}（可修改）", "Stay {start}–{end} (change)"),
     "resident.search.book": ("预约", "Book"),
+    "resident.search.buy_pass": ("购买 {month} 月卡", "Buy the {month} pass"),
+    "resident.search.buy_pass_confirm": (
+        "购买 {month} 月卡？月费 ¥{amount}，本月剩余夜晚按比例计费。",
+        "Buy the {month} pass? CNY {amount} a month, prorated for the nights left.",
+    ),
     "resident.search.more": ("更多", "More"),
     "resident.night.tonight": ("今晚", "Tonight"),
     "resident.weekday.1": ("周一", "Mon"),
@@ -295,6 +304,14 @@ TEXT: dict[str, tuple[str, str]] = {
         "Verify your residence to search near home.",
     ),
     "error.night-in-past": ("这一晚已经过去。", "That night is over."),
+    "error.pass-exists": (
+        "这辆车在该停车场这个月已有月卡。",
+        "This vehicle already has a pass at this place for that month.",
+    ),
+    "error.no-shared-nights": (
+        "该停车场这个月已没有开放的夜晚。",
+        "The place shares no more nights that month.",
+    ),
     "error.invalid-month": ("月份格式不正确。", "That is not a month."),
     "error.invalid-cursor": ("翻页参数无效，请重新查找。", "That page link is not valid."),
 }

@@ -12,6 +12,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "prices.per_use_fee": ("按次费用", "Per-use fee"),
     "prices.monthly_fee": ("月卡费用", "Monthly pass fee"),
     "prices.not_sold": ("不出售", "Not sold"),
+    "prices.pass_not_sold_per_use": ("（按次收费期间不出售）", "(not sold while per use)"),
     "prices.overstay": ("超时费", "Overstay"),
     "prices.overstay_terms": (
         "每小时 ¥{amount}，宽限 {minutes} 分钟",

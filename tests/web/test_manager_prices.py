@@ -10,7 +10,6 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from parking.clock import utc_now
 from parking.demo import DEMO_ACCOUNTS, seed_demo
 from pricing import ledger
 from pricing.plans import default_switch_date
@@ -358,13 +357,18 @@ async def demo(conn: asyncpg.Connection, web: WebForm):
 async def test_the_reports_numbers_are_the_revenue_apis(
     client: AsyncTestClient, conn: asyncpg.Connection, settings, demo: int
 ) -> None:
-    # A refund this month, so one month has a negative kind.
+    # A refund in November 2026, so one month has a negative kind.
     pass_charge = await conn.fetchval(
         "SELECT id FROM charges WHERE building_id = $1 AND kind = 'pass' ORDER BY id LIMIT 1", demo
     )
     admin_id = await conn.fetchval("SELECT id FROM users WHERE email = 'admin@demo.parking'")
     await ledger.refund(
-        conn, pass_charge, 5000, at=utc_now(), reason="left early", created_by=admin_id
+        conn,
+        pass_charge,
+        5000,
+        at=dt.datetime(2026, 11, 20, 4, tzinfo=dt.UTC),
+        reason="left early",
+        created_by=admin_id,
     )
     manager_id = await conn.fetchval("SELECT id FROM users WHERE email = 'manager@demo.parking'")
     headers = token_headers(settings, manager_id, "manager")
@@ -387,7 +391,7 @@ async def test_the_reports_numbers_are_the_revenue_apis(
         expected[month["month"], "total"] = month["total_fen"]
     assert shown == expected
     assert expected["2026-09", "pass"] == 40 * 30000  # the October passes, bought in September
-    assert any(fen < 0 for (_, kind), fen in expected.items() if kind == "refund")
+    assert expected["2026-11", "refund"] == -5000
 
     # Utilization per month: October is the advisor's figure for October.
     advice = await client.get(

@@ -50,13 +50,18 @@ async def test_a_manager_switches_to_per_use_and_reads_advice_and_reports(
     await desk.click("text=按次还是月卡？查看定价建议 →")
     await desk.wait_for_url(f"**/app/buildings/{tower.id}/prices/advice")
     # The demo's story building: October under 300 CNY passes, the advisor's month.
-    await desk.goto(f"/app/buildings/{p2}/prices/advice")
+    await desk.goto(f"/app/buildings/{p2}/prices/advice?from=2026-10-01&to=2026-10-31")
     assert await desk.get_attribute("[data-recommendation]", "data-recommendation") == "per_use"
     assert "改为按次收费" in await desk.inner_text(".recommendation .verdict")
     await screenshot(desk, "manager-advice")
 
     await desk.click("nav.subtabs a[href$='/reports']")
     await desk.wait_for_load_state()
+    # The period picker: the demo's year (by default the last twelve months).
+    await desk.fill("input[name=from]", "2025-12")
+    await desk.fill("input[name=to]", "2026-11")
+    await desk.click("form[action$='/reports'] button[type=submit]")
+    await desk.wait_for_url("**/reports?from=2025-12&to=2026-11")
     chart = desk.locator("svg#utilization-chart")
     await chart.wait_for(state="visible")
     assert await chart.locator("title").first.text_content() == "每月车位利用率"

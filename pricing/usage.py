@@ -28,7 +28,7 @@ _OCCUPIED = """
 SELECT w.night,
        coalesce(floor(sum(extract(epoch FROM
            least(coalesce(s.exited_at, w.ends), w.ends) - greatest(s.entered_at, w.starts)
-       )) / 60), 0)::bigint AS minutes
+       )) FILTER (WHERE s.id IS NOT NULL) / 60), 0)::bigint AS minutes
 FROM unnest($2::date[], $3::timestamptz[], $4::timestamptz[]) AS w (night, starts, ends)
 LEFT JOIN gate_sessions s
        ON s.building_id = $1 AND s.reservation_id IS NOT NULL

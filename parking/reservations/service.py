@@ -45,6 +45,7 @@ __all__ = [
     "get_own",
     "list_building",
     "list_own",
+    "priced_by",
 ]
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ async def cancel_own(
     fee_fen = 0
     if current.status == "confirmed":
         # The terms the booking was sold under, not those of a version scheduled since.
-        plan = await _priced_by(conn, current)
+        plan = await priced_by(conn, current)
         fee_fen = cancellation_fee(plan, current.start, at)
     # Before the transition, so the message it queues carries the fee.
     await repository.set_fee(conn, current.id, fee_fen, at)
@@ -333,7 +334,7 @@ async def cancel_own(
     return await _out(conn, current.id, tz)
 
 
-async def _priced_by(conn: asyncpg.Connection, reservation: Reservation) -> PricePlan:
+async def priced_by(conn: asyncpg.Connection, reservation: Reservation) -> PricePlan:
     """The version that priced the reservation, else the one in force on its night."""
     if reservation.plan_id is not None:
         plan = await pricing_repository.plan_by_id(conn, reservation.plan_id)

@@ -74,22 +74,7 @@ _DONE = {
 }
 
 
-def _async_guard(check: Any) -> Any:
-    """``check`` as a coroutine under its own name.
-
-    Litestar wraps a plain function guard in ``AsyncCallable``, which hides its
-    ``__name__`` from the authorization matrix (tests/web/test_page_authorization.py);
-    a coroutine function is kept as it is.
-    """
-
-    async def guard(connection: Any, handler: Any) -> None:
-        check(connection, handler)
-
-    guard.__name__ = check.__name__
-    return guard
-
-
-RESIDENT = _async_guard(page_role("resident"))
+RESIDENT = page_role("resident")
 
 
 def _settings(request: Request[Any, Any, Any]) -> Settings:
@@ -442,7 +427,7 @@ async def _cancel_terms(
         return {"fee_now": 0, "late_fee": 0, "free_until": None}
     current = await get_reservation(conn, out.id)
     assert current is not None  # listed in this transaction
-    plan = await reservations._priced_by(conn, current)
+    plan = await reservations.priced_by(conn, current)
     free_until = current.start - dt.timedelta(minutes=plan.free_cancel_minutes)
     return {
         "fee_now": cancellation_fee(plan, current.start, now),

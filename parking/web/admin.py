@@ -9,7 +9,7 @@ Phones are shown masked.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -109,21 +109,7 @@ def _shown(
     )
 
 
-def _async_guard(check: Callable[..., None]) -> Callable[..., Awaitable[None]]:
-    """``check`` as a coroutine guard, keeping its name.
-
-    Litestar wraps a plain guard in ``AsyncCallable``, which hides the ``page_requires_*``
-    name that tests/web/test_page_authorization.py reads; a coroutine is used as it is.
-    """
-
-    async def guard(connection: Any, handler: Any) -> None:
-        check(connection, handler)
-
-    guard.__name__ = check.__name__
-    return guard
-
-
-ADMIN_ONLY = _async_guard(page_role("admin"))
+ADMIN_ONLY = page_role("admin")
 
 
 # --- accounts ----------------------------------------------------------------------------

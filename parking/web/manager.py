@@ -29,7 +29,7 @@ from parking.offpeak import service as offpeak
 from parking.offpeak.schemas import NewBlackout, NewOffPeakRule, NightWindows
 from parking.places import service as places
 from parking.places.schemas import Building, BuildingPatch, NewSpaces, SpacePatch
-from parking.security import AuthUser, Role
+from parking.security import AuthUser
 from parking.web.i18n import translator
 from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
 from parking.web.session import WEB_PREFIX, user_of
@@ -81,19 +81,6 @@ _DONE = {
     "blackout-added": "manager.done.blackout_added",
     "blackout-lifted": "manager.done.blackout_lifted",
 }
-
-
-def page_guard(*roles: Role) -> Any:
-    """``page_role`` as a coroutine under its own name: Litestar wraps a plain function
-    guard in ``AsyncCallable``, which hides the name the authorization matrix
-    (tests/web/test_page_authorization.py) reads; a coroutine function is kept as it is."""
-    check = page_role(*roles)
-
-    async def guard(connection: Any, handler: Any) -> None:
-        check(connection, handler)
-
-    guard.__name__ = check.__name__
-    return guard
 
 
 def _user(request: Request[Any, Any, Any]) -> AuthUser:
@@ -214,7 +201,7 @@ async def calendar_nights(
 class BuildingPages(Controller):
     path = f"{WEB_PREFIX}/buildings"
     include_in_schema = False
-    guards = [page_guard("manager", "admin")]
+    guards = [page_role("manager", "admin")]
 
     # --- the list
 

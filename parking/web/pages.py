@@ -9,7 +9,6 @@ rolled back, exactly as the API's transaction would be.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, ValidationError
 
+from parking.clock import utc_now
 from parking.errors import Problem, to_problem
 from parking.security import AuthUser, Role
 from parking.web.i18n import DEFAULT_LANG, LANGS, Lang, problem_text, translator
@@ -85,7 +85,9 @@ def page_role(*roles: Role):
     """A guard for page controllers: signed in (else to the sign-in page), with a role."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # A coroutine, which Litestar keeps as it is (a plain function it wraps, hiding its
+    # name): tests/web/test_page_authorization.py reads who may open a page from the name.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         user = user_of(connection.scope)
         if user is None:
             raise LoginRequired()
@@ -118,7 +120,7 @@ def render(
             "user": user,
             "menu": MENUS[user.role] if user else [],
             "path": request.url.path,
-            "today": dt.date.today(),
+            "today": utc_now().astimezone(request.app.state.settings.tz).date(),
             **context,
         },
         status_code=status_code,

@@ -27,7 +27,6 @@ from parking.passes.service import parse_month
 from parking.places import service as places
 from parking.places.schemas import Building
 from parking.prices import plans_of
-from parking.security import Role
 from parking.web.charts import Series, bar_chart, stacked_bar_chart
 from parking.web.i18n import translator
 from parking.web.pages import attempt, lang_of, money, page_role, parse_form, redirect, render
@@ -292,24 +291,10 @@ def _charts(
 # ------------------------------------------------------------------ pages
 
 
-def _page_role(*roles: Role) -> Any:
-    """``page_role`` as a coroutine under the same name: Litestar wraps a plain guard
-    function in ``AsyncCallable`` (run in a worker thread), which hides the name the
-    authorization matrix (tests/web/test_page_authorization.py) reads; a coroutine function
-    is kept as it is, and runs on the event loop."""
-    check = page_role(*roles)
-
-    async def guard(connection: Any, handler: Any) -> None:
-        check(connection, handler)
-
-    guard.__name__ = check.__name__
-    return guard
-
-
 class PricePages(Controller):
     path = "/app/buildings/{building_id:int}"
     include_in_schema = False
-    guards = [_page_role("manager", "admin")]
+    guards = [page_role("manager", "admin")]
 
     async def _building(
         self, request: Request[Any, Any, Any], conn: asyncpg.Connection, building_id: int

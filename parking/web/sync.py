@@ -24,8 +24,7 @@ from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.logs import mask_sensitive
 from parking.web.i18n import translator
-from parking.web.manager import page_guard
-from parking.web.pages import attempt, lang_of, redirect, render
+from parking.web.pages import attempt, lang_of, page_role, redirect, render
 from parking.web.session import WEB_PREFIX, user_of
 
 __all__ = ["ROUTES", "SyncPages", "SyncReplayPages", "SyncState", "sync_state"]
@@ -132,7 +131,7 @@ async def _sync_page(
 class SyncPages(Controller):
     path = f"{WEB_PREFIX}/sync"
     include_in_schema = False
-    guards = [page_guard("manager", "admin")]
+    guards = [page_role("manager", "admin")]
 
     @get("/")
     async def sync(
@@ -149,7 +148,7 @@ class SyncReplayPages(Controller):
 
     path = f"{WEB_PREFIX}/sync"
     include_in_schema = False
-    guards = [page_guard("admin")]
+    guards = [page_role("admin")]
 
     @post("/dead/{outbox_id:int}/replay")
     async def replay(

@@ -61,7 +61,9 @@ def _concrete(path: str) -> str:
 def test_every_page_declares_who_may_open_it(settings: Settings) -> None:
     pages = _pages(settings)
     assert pages, "no page routes found"
-    unguarded = sorted((m, p) for m, p, allowed in pages if not allowed or not allowed <= set(ROLES))
+    unguarded = sorted(
+        (m, p) for m, p, allowed in pages if not allowed or not allowed <= set(ROLES)
+    )
     assert unguarded == [], "give these pages a page_role(...) guard"
 
 
@@ -87,7 +89,9 @@ async def test_a_stranger_signs_in_first_and_other_roles_are_refused(
             assert answer.status_code == 303, (method, path, answer.status_code)
             assert answer.headers["location"].startswith("/app/login"), (method, path)
     for role, email in accounts.items():
-        signed_in = await web.post("/app/login", "/app/login", {"email": email, "password": PASSWORD})
+        signed_in = await web.post(
+            "/app/login", "/app/login", {"email": email, "password": PASSWORD}
+        )
         assert signed_in.status_code == 303
         for method, path, allowed in pages:
             if role in allowed:

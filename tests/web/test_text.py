@@ -8,8 +8,10 @@ from pathlib import Path
 from parking.web.i18n import TEXT, translator
 
 WEB = Path(__file__).resolve().parents[2] / "parking" / "web"
-# t('key') in templates, t("key") in Python, and _t("key") where handlers pick labels.
-USE = re.compile(r"""\bt\(\s*['"]([a-z0-9_.\-]+)['"]""")
+# t('key') in templates and t("key") in Python: a literal key, the whole first argument.
+# A key put together at run time (t('kind.%s' % kind)) is not seen here; the page's own
+# tests check each of its values.
+USE = re.compile(r"""\bt\(\s*['"]([a-z0-9_.\-]+)['"]\s*[,)]""")
 
 
 def _used_keys() -> dict[str, str]:

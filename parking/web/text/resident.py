@@ -309,8 +309,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "This vehicle already has a pass at this place for that month.",
     ),
     "error.no-shared-nights": (
-        "该停车场这个月已没有开放的夜晚。",
-        "The place shares no more nights that month.",
+        "该停车场在所选时段内没有开放的夜晚。",
+        "The place shares no night in that period.",
     ),
     "error.invalid-month": ("月份格式不正确。", "That is not a month."),
     "error.invalid-cursor": ("翻页参数无效，请重新查找。", "That page link is not valid."),

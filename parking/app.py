@@ -54,7 +54,7 @@ from parking.residents.controllers import (
 from parking.security import build_jwt_auth
 from parking.settings import Settings
 from parking.web import template_config, web_router
-from parking.web.session import session_middleware
+from parking.web.session import add_page_headers, session_middleware
 from pricing.controllers import (
     BuildingPricingController,
     ChargeController,
@@ -173,7 +173,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # before it (below), rate limits after it and after the pages' cookie session,
         # where the caller is known.
         middleware=[session_middleware(jwt_auth, settings), limiter.middleware],
-        before_send=[before_send, add_rate_limit_headers],
+        before_send=[before_send, add_rate_limit_headers, add_page_headers],
         stores=_stores(settings),
         plugins=[problem_details_plugin(), _pydantic_plugin()],
         template_config=template_config(),

@@ -24,7 +24,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from parking.security import AuthUser, Role
 from parking.settings import Settings
 
-__all__ = ["SESSION_COOKIE", "WEB_PREFIX", "session_cookie", "session_middleware"]
+__all__ = [
+    "SESSION_COOKIE",
+    "WEB_PREFIX",
+    "add_page_headers",
+    "session_cookie",
+    "session_middleware",
+]
 
 SESSION_COOKIE = "parking_session"
 WEB_PREFIX = "/app"
@@ -84,8 +90,38 @@ def _cookie_value(scope: Scope) -> str | None:
     return None
 
 
+# What every page answers with: no framing, no inline or foreign scripts, no caching of
+# pages that carry personal data, and no referrer beyond this site.
+PAGE_HEADERS: tuple[tuple[str, str], ...] = (
+    (
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'",
+    ),
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("cache-control", "no-store"),
+)
+
+
+async def add_page_headers(message: Message, scope: Scope) -> None:
+    """``before_send`` hook: ``PAGE_HEADERS`` on every answer of a page, errors included
+    (an error raised in a middleware is answered outside every middleware)."""
+    if message["type"] != "http.response.start":
+        return
+    path = scope.get("path", "")
+    if path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/"):
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in PAGE_HEADERS:
+            if name not in headers:
+                headers[name] = value
+
+
 def session_middleware(jwt_auth: JWTAuth[AuthUser, Token], settings: Settings):
-    """App middleware: on ``/app`` paths, ``scope["user"]`` is the cookie's user or None."""
+    """App middleware: on ``/app`` paths, ``scope["user"]`` is the cookie's user or None,
+    and a token past half its life is renewed."""
     ttl = jwt_auth.default_token_expiration.total_seconds()
 
     def factory(app: ASGIApp) -> ASGIApp:
@@ -106,14 +142,14 @@ def session_middleware(jwt_auth: JWTAuth[AuthUser, Token], settings: Settings):
                 except ValueError:
                     user = None
             scope["user"] = user  # type: ignore[typeddict-unknown-key]
-            if user is None or token is None:
+            fresh = None
+            if user is not None and token is not None:
+                if token.exp.timestamp() - time.time() <= ttl / 2:
+                    fresh = session_cookie(jwt_auth, settings, user.id, user.role)
+
+            if fresh is None:
                 await app(scope, receive, send)
                 return
-            expires_in = token.exp.timestamp() - time.time()
-            if expires_in > ttl / 2:
-                await app(scope, receive, send)
-                return
-            fresh = session_cookie(jwt_auth, settings, user.id, user.role)
 
             async def send_renewed(message: Message) -> None:
                 if message["type"] == "http.response.start":

@@ -15,12 +15,13 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright
 
 from parking.app import create_app
 from parking.settings import Settings
@@ -99,32 +100,39 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def _context(browser: Browser, base_url: str, **options: object) -> BrowserContext:
+@asynccontextmanager
+async def _page(browser: Browser, base_url: str, **options: object) -> AsyncIterator[Page]:
+    """A page in a fresh context; the test fails if a page logged a script error or broke
+    its Content-Security-Policy (an inline script, a foreign asset) along the way."""
     context = await browser.new_context(base_url=base_url, locale="zh-CN", **options)
     context.set_default_timeout(15_000)
-    return context
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    # A 4xx page the test opened on purpose logs its status; that is not a script error.
+    errors = [e for e in errors if "the server responded with a status of" not in e]
+    assert errors == [], errors
 
 
 @pytest.fixture
 async def phone(browser: Browser, live_server: str) -> AsyncIterator[Page]:
     """A page as a resident's phone shows it."""
-    context = await _context(
+    async with _page(
         browser, live_server, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
+    ) as page:
+        yield page
 
 
 @pytest.fixture
 async def desk(browser: Browser, live_server: str) -> AsyncIterator[Page]:
     """A page as a manager's or admin's desk screen shows it."""
-    context = await _context(browser, live_server, viewport=DESK)
-    try:
-        yield await context.new_page()
-    finally:
-        await context.close()
+    async with _page(browser, live_server, viewport=DESK) as page:
+        yield page
 
 
 async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:

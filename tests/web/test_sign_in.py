@@ -124,6 +124,22 @@ async def test_registering_signs_the_new_resident_in(
     assert await conn.fetchval("SELECT count(*) FROM users WHERE email = 'x@example.com'") == 0
 
 
+async def test_every_page_answer_forbids_framing_caching_and_foreign_scripts(
+    client: AsyncTestClient,
+) -> None:
+    for answer in (
+        await client.get("/app/login"),
+        await client.get("/app/charges", follow_redirects=False),  # a redirect
+        await client.post("/app/login", data={}),  # refused: no CSRF token
+    ):
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "content-security-policy" not in (await client.get("/health")).headers
+
+
 async def test_a_browser_opens_the_pages_from_the_root(client: AsyncTestClient) -> None:
     html = await client.get("/", headers={"accept": "text/html"}, follow_redirects=False)
     assert html.status_code == 303 and html.headers["location"] == "/app/"

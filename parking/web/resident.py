@@ -9,8 +9,9 @@ sees their own records: another's reservation or request is the API's 404.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 from litestar import Controller, Request, get, post
@@ -21,6 +22,7 @@ from litestar.response import Redirect, Template
 
 from parking.clock import utc_now
 from parking.db import DbConnection
+from parking.errors import Problem
 from parking.passes import service as passes
 from parking.passes.schemas import NewPass, month_text
 from parking.passes.service import parse_month
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+T = TypeVar("T")
 
 NIGHTS_AHEAD = 6
 """The night picker offers tonight and this many nights after it."""
@@ -119,15 +122,39 @@ def _yuan_to_fen(text: Any) -> Any:
     """``"15"`` or ``"15.5"`` yuan as integer fen; anything else unchanged, to be refused."""
     try:
         fen = Decimal(str(text).strip()) * 100
-    except (InvalidOperation, ValueError):
+    except (ArithmeticError, ValueError):  # not a number, or beyond Decimal's exponents
         return text
-    return int(fen) if fen.is_finite() and fen == fen.to_integral_value() else text
+    if not fen.is_finite() or fen.adjusted() > 20 or fen != fen.to_integral_value():
+        return text  # too large for any price (and for a quick int) or a fraction of a fen
+    return int(fen)
 
 
 def _as_list(value: Any) -> list[Any]:
     if value is None or value == "":
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _night_problem(message: str) -> Problem:
+    return Problem(
+        422,
+        "validation-error",
+        "The request is not valid; see errors.",
+        extra={"errors": [{"field": "night", "message": message}]},
+    )
+
+
+def _night_in_range(action: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    """``action`` with a night near the end of the calendar (9999-12-31) refused as 422:
+    the services reach past it (the night's next day) and would answer 500."""
+
+    async def guarded() -> T:
+        try:
+            return await action()
+        except OverflowError:
+            raise _night_problem("The night is out of range.") from None
+
+    return guarded
 
 
 async def _vehicles(conn: asyncpg.Connection, user_id: int) -> list[Vehicle]:
@@ -224,17 +251,20 @@ def _nights(today: dt.date) -> list[dt.date]:
     return [today + dt.timedelta(days=i) for i in range(NIGHTS_AHEAD + 1)]
 
 
-def _search_query(params: dict[str, Any], today: dt.date) -> SearchQuery:
-    """The search form's choices, each kept within what the picker offers."""
+def _search_query(params: dict[str, Any], today: dt.date) -> tuple[SearchQuery, Problem | None]:
+    """The search form's choices, each kept within what the picker offers, and a problem
+    when the night is not a date (then tonight's search is shown with it)."""
+    problem = None
     try:
         night = dt.date.fromisoformat(str(params.get("night") or today))
     except ValueError:
         night = today
+        problem = _night_problem("Not a date (YYYY-MM-DD).")
     try:
         radius_m = int(params.get("radius_m") or 800)
     except ValueError:
         radius_m = 800
-    return SearchQuery(
+    query = SearchQuery(
         night=night,
         radius_m=min(max(radius_m, 1), MAX_RADIUS_M),
         ev=bool(params.get("ev")),
@@ -242,6 +272,7 @@ def _search_query(params: dict[str, Any], today: dt.date) -> SearchQuery:
         limit=20,
         cursor=params.get("cursor") or None,
     )
+    return query, problem
 
 
 async def _search_page(
@@ -253,7 +284,8 @@ async def _search_page(
     settings = _settings(request)
     me = _me(request)
     today = _today(settings)
-    query = _search_query(params, today)
+    query, night_problem = _search_query(params, today)
+    problem = problem or night_problem
     residency = await residents.residency_of(conn, me.id)
     vehicles = await _vehicles(conn, me.id) if residency else []
     found = None
@@ -263,7 +295,7 @@ async def _search_page(
         async def search() -> Any:
             return await search_places(conn, me, query, settings.tz, utc_now())
 
-        found, search_problem = await attempt(conn, search)
+        found, search_problem = await attempt(conn, _night_in_range(search))
         problem = problem or search_problem
         if found is not None:
             # A place selling only passes that night: show the pass's monthly fee.
@@ -353,7 +385,7 @@ class ReservationPages(Controller):
                 conn, _me(request).id, booking, settings=settings, now=utc_now()
             )
 
-        _, problem = await attempt(conn, action)
+        _, problem = await attempt(conn, _night_in_range(action))
         if problem is not None:
             # Back to the search the booking came from, with the problem.
             needs = values["needs"]
@@ -510,7 +542,7 @@ class AllocationPages(Controller):
                 conn, _me(request).id, new, settings=settings, now=utc_now()
             )
 
-        _, problem = await attempt(conn, action)
+        _, problem = await attempt(conn, _night_in_range(action))
         if problem is not None:
             return await self._page(request, conn, problem, shown)
         return redirect(f"{WEB_PREFIX}/allocation-requests?done=requested")

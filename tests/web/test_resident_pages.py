@@ -680,3 +680,37 @@ async def test_a_place_selling_passes_sells_one_from_the_search(
     bad = await web.post("/app/search", "/app/passes", {**form, "month": "next month"})
     assert bad.status_code == 422 and "<code>month</code>" in bad.text
     assert await _count(conn, "passes", resident.id) == 1
+
+
+async def test_bad_nights_and_prices_are_refused_as_4xx_pages_never_500(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    resident = await make_resident(conn)
+    building = await make_building(conn)
+    await _sign_in(web, resident.email)
+    garbage = await client.get("/app/search?night=garbage")
+    assert garbage.status_code == 422 and 'data-problem="validation-error"' in garbage.text
+    assert "<code>night</code>" in garbage.text
+    assert 'action="/app/search"' in garbage.text  # the search form, to choose again
+    # The last day of the calendar: the services reach for the day after it.
+    far = await client.get("/app/search?night=9999-12-31")
+    assert far.status_code == 422 and "<code>night</code>" in far.text
+
+    booked = await web.post(
+        "/app/search",
+        "/app/reservations",
+        {
+            "building_id": str(building.id),
+            "night": "9999-12-31",
+            "vehicle_id": str(resident.vehicle_id),
+        },
+    )
+    assert booked.status_code == 422 and "<code>night</code>" in booked.text
+    asked = await _ask(web, resident, dt.date(9999, 12, 31))
+    assert asked.status_code == 422 and "<code>night</code>" in asked.text
+    for price in ("1e999999", "1e400", "NaN", "-Infinity", "0.001"):
+        refused = await _ask(web, resident, tomorrow(), max_price_yuan=price)
+        assert refused.status_code == 422, (price, refused.status_code)
+        assert "<code>max_price_fen</code>" in refused.text
+    assert await _count(conn, "reservations", resident.id) == 0
+    assert await _count(conn, "allocation_requests", resident.id) == 0

@@ -76,3 +76,24 @@ async def test_an_admin_imports_a_whitelist_and_opens_holidays_and_accounts(
         "SELECT count(*) FROM calendar_days WHERE extract(year FROM day) = $1", year
     )
     await screenshot(desk, "admin-holidays")
+
+
+async def test_the_admin_pages_fit_a_phone_and_their_tables_scroll_inside(
+    phone: Page, conn: asyncpg.Connection
+) -> None:
+    await seed_demo(conn)
+    admin = next(a for a in DEMO_ACCOUNTS if a.role == "admin")
+    await sign_in(phone, admin.email, admin.password)
+    year = await conn.fetchval("SELECT max(year) FROM calendar_years")
+    for lang in ("zh", "en"):
+        await phone.goto(f"/app/lang/{lang}")
+        for path in (
+            "/app/admin/accounts",
+            "/app/admin/whitelist",
+            "/app/admin/holidays",
+            f"/app/admin/holidays/{year}",
+        ):
+            await phone.goto(path)
+            assert await phone.locator("main table").count() > 0, path
+            width = await phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (lang, path, width)

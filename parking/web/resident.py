@@ -58,6 +58,8 @@ T = TypeVar("T")
 
 NIGHTS_AHEAD = 6
 """The night picker offers tonight and this many nights after it."""
+NIGHT_IN_PROGRESS_UNTIL = dt.time(12)
+"""Until this local time the search also offers last night, still under way after midnight."""
 RADII_M = (300, 500, 800, 1000, 2000, MAX_RADIUS_M)
 NEEDS = ("ev", "large", "accessible")
 # Statuses in which a reservation still holds its space: the "upcoming" list.
@@ -251,6 +253,14 @@ def _nights(today: dt.date) -> list[dt.date]:
     return [today + dt.timedelta(days=i) for i in range(NIGHTS_AHEAD + 1)]
 
 
+def _search_nights(local_now: dt.datetime) -> list[dt.date]:
+    """The search's nights: tonight and the next ones, and in the small hours also the night
+    that began yesterday evening, whose rest the search and the booking still sell."""
+    today = local_now.date()
+    earlier = [today - dt.timedelta(days=1)] if local_now.time() < NIGHT_IN_PROGRESS_UNTIL else []
+    return earlier + _nights(today)
+
+
 def _search_query(params: dict[str, Any], today: dt.date) -> tuple[SearchQuery, Problem | None]:
     """The search form's choices, each kept within what the picker offers, and a problem
     when the night is not a date (then tonight's search is shown with it)."""
@@ -283,7 +293,9 @@ async def _search_page(
 ) -> Template:
     settings = _settings(request)
     me = _me(request)
-    today = _today(settings)
+    now = utc_now()
+    local_now = now.astimezone(settings.tz)
+    today = local_now.date()
     query, night_problem = _search_query(params, today)
     problem = problem or night_problem
     residency = await residents.residency_of(conn, me.id)
@@ -293,7 +305,7 @@ async def _search_page(
     if residency is not None:
 
         async def search() -> Any:
-            return await search_places(conn, me, query, settings.tz, utc_now())
+            return await search_places(conn, me, query, settings.tz, now)
 
         found, search_problem = await attempt(conn, _night_in_range(search))
         problem = problem or search_problem
@@ -310,7 +322,7 @@ async def _search_page(
         residency=residency,
         vehicles=vehicles,
         query=query,
-        nights=_nights(today),
+        nights=_search_nights(local_now),
         today=today,
         radii=RADII_M,
         found=found,

@@ -8,6 +8,7 @@ import re
 from typing import get_args
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
 from parking.requests.schemas import AllocationRequestStatus, NotAllocatedReason
@@ -714,3 +715,49 @@ async def test_bad_nights_and_prices_are_refused_as_4xx_pages_never_500(
         assert "<code>max_price_fen</code>" in refused.text
     assert await _count(conn, "reservations", resident.id) == 0
     assert await _count(conn, "allocation_requests", resident.id) == 0
+
+
+async def test_after_midnight_the_search_still_sells_the_rest_of_last_night(
+    client: AsyncTestClient,
+    web: WebForm,
+    conn: asyncpg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resident = await make_resident(conn)
+    building = await make_building(conn, spaces=1, fee_fen=1000)
+    await _sign_in(web, resident.email)
+    night = tomorrow()  # a night wholly in the future, seen from its small hours
+    small_hours = at(night, 1, 30)
+    monkeypatch.setattr("parking.web.resident.utc_now", lambda: small_hours.astimezone(dt.UTC))
+    page = await client.get("/app/search")
+    assert page.status_code == 200
+    last_night = re.search(rf'<option value="{night.isoformat()}"[^>]*>([^<]+)<', page.text)
+    assert last_night and _zh("resident.night.last_night") in last_night.group(1)
+    tonight = re.search(
+        rf'<option value="{night + dt.timedelta(days=1)}" selected>([^<]+)<', page.text
+    )
+    assert tonight and _zh("resident.night.tonight") in tonight.group(1)
+
+    rest = await client.get(f"/app/search?night={night}")
+    item = re.search(rf'data-building="{building.id}".*?</li>', rest.text, re.S)
+    assert item, rest.text
+    assert f'value="{night + dt.timedelta(days=1)}T01:30"' in item.group(0)  # from now on
+    booked = await web.post(
+        f"/app/search?night={night}",
+        "/app/reservations",
+        {
+            "building_id": str(building.id),
+            "night": night.isoformat(),
+            "vehicle_id": str(resident.vehicle_id),
+        },
+    )
+    assert booked.status_code == 303, booked.text
+    stay = await conn.fetchval("SELECT stay FROM reservations WHERE user_id = $1", resident.id)
+    assert stay.lower == small_hours and stay.upper == at(night, 7)
+
+    # By midday last night is over and no longer offered.
+    monkeypatch.setattr(
+        "parking.web.resident.utc_now", lambda: at(night + dt.timedelta(days=1), 13)
+    )
+    later = await client.get("/app/search")
+    assert f'<option value="{night.isoformat()}"' not in later.text

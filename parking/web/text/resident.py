@@ -83,6 +83,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "resident.search.more": ("更多", "More"),
     "resident.night.tonight": ("今晚", "Tonight"),
+    "resident.night.last_night": ("昨晚（进行中）", "Last night (still on)"),
     "resident.weekday.1": ("周一", "Mon"),
     "resident.weekday.2": ("周二", "Tue"),
     "resident.weekday.3": ("周三", "Wed"),

@@ -224,6 +224,8 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
 
 def _months_before(month: dt.date, count: int) -> dt.date:
     index = month.year * 12 + month.month - 1 - count
+    if index < dt.MINYEAR * 12:
+        raise Problem(422, "invalid-month", f"{month:%Y-%m} is too close to the calendar's start.")
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
@@ -492,22 +494,24 @@ class PricePages(Controller):
         assert user is not None
         tz = request.app.state.settings.tz
         today = _today(request)
-        last_month = parse_month(last) if last else month_start(today)
-        first_month = parse_month(first) if first else _months_before(last_month, REPORT_MONTHS - 1)
         t = translator(lang_of(request))
-        context: dict[str, Any] = {
-            "building": building,
-            "first": f"{first_month:%Y-%m}",
-            "last": f"{last_month:%Y-%m}",
-        }
+        # A month that is not one is shown again as typed, with the problem.
+        context: dict[str, Any] = {"building": building, "first": first or "", "last": last or ""}
 
         async def read() -> tuple[Any, list[MonthUse] | None]:
-            months = _months(first_month, last_month)
-            if len(months) > MAX_REPORT_MONTHS:
+            last_month = parse_month(last) if last else month_start(today)
+            first_month = (
+                parse_month(first) if first else _months_before(last_month, REPORT_MONTHS - 1)
+            )
+            context.update(first=f"{first_month:%Y-%m}", last=f"{last_month:%Y-%m}")
+            asked = (last_month.year - first_month.year) * 12 + last_month.month - first_month.month
+            if asked >= MAX_REPORT_MONTHS:
                 raise Problem(422, "invalid-period", f"At most {MAX_REPORT_MONTHS} months at once.")
+            # Before the months are listed: it refuses a period backwards or past the calendar.
             revenue = await service.revenue(
                 conn, user, building_id, first_month=first_month, last_month=last_month, tz=tz
             )
+            months = _months(first_month, last_month)
             return revenue, await monthly_use(conn, building_id, months, today, tz)
 
         figures, problem = await attempt(conn, read)

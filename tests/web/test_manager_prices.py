@@ -427,6 +427,28 @@ async def test_the_reports_default_to_the_last_twelve_months(
     assert backwards.status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ("to=0001-03", "invalid-month"),  # the default twelve months would start before year 1
+        ("from=9999-01&to=9999-12", "invalid-month"),  # its end is past the calendar
+        ("to=9999-12", "invalid-month"),
+        ("from=0001-01&to=9999-11", "invalid-period"),
+        ("from=2026-13", "invalid-month"),
+        ("to=2026-13", "invalid-month"),
+    ],
+)
+async def test_a_period_at_the_calendars_edges_is_a_clear_422(
+    client: AsyncTestClient, conn: asyncpg.Connection, web: WebForm, managed, query, problem
+) -> None:
+    page_building, _, _ = managed
+    answer = await client.get(f"/app/buildings/{page_building.id}/reports?{query}")
+    assert answer.status_code == 422, answer.text
+    assert f'data-problem="{problem}"' in answer.text
+    assert page_building.name in answer.text  # the reports page again, with its period picker
+    assert 'name="from" value="None"' not in answer.text
+
+
 async def test_the_advice_page_shows_the_advisors_comparison_of_last_month(
     client: AsyncTestClient, conn: asyncpg.Connection, settings, demo: int
 ) -> None:

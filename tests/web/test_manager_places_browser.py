@@ -78,3 +78,11 @@ async def test_the_calendar_on_a_phone(phone: Page, conn: asyncpg.Connection) ->
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, width
     await screenshot(phone, "manager-calendar-phone")
+    # Each night's figures stay inside its cell, also at P2's 120 free of 120.
+    await phone.goto(f"/app/buildings/{ids['b-wanshan-p2']}/calendar")
+    assert await phone.locator(".calendar .day[data-capacity='120']").count() > 0
+    spilling = await phone.evaluate(
+        "[...document.querySelectorAll('.calendar .day')]"
+        ".filter(d => d.scrollWidth > d.clientWidth).map(d => d.dataset.night)"
+    )
+    assert spilling == [], spilling

@@ -19,6 +19,8 @@ from pricing.charges import ChargeKind
 from tests.factories import (
     Resident,
     add_plan,
+    add_space,
+    add_window,
     at,
     insert_allocation_request,
     insert_reservation,
@@ -761,3 +763,24 @@ async def test_after_midnight_the_search_still_sells_the_rest_of_last_night(
     )
     later = await client.get("/app/search")
     assert f'<option value="{night.isoformat()}"' not in later.text
+
+
+async def test_a_place_without_a_price_that_night_says_so_rather_than_a_free_pass(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    resident = await make_resident(conn)
+    # A place whose first plan takes effect the night after: none is in force on the
+    # night searched.
+    building_id = await conn.fetchval(
+        "INSERT INTO buildings (district_place_id, name, lat, lon, status, flat_fee_fen)"
+        " VALUES ('b-unpriced', 'Unpriced', 22.56, 114.13, 'active', NULL) RETURNING id"
+    )
+    await add_space(conn, building_id, "B1-001", ())
+    await add_window(conn, building_id, dt.time(19), dt.time(7), dt.date(2020, 1, 1))
+    await add_plan(conn, building_id, effective_from=night_in(2))
+    await _sign_in(web, resident.email)
+    page = await client.get(f"/app/search?night={tomorrow()}")
+    item = re.search(rf'data-building="{building_id}".*?</li>', page.text, re.S)
+    assert item, page.text
+    assert _zh("resident.search.not_sold") in item.group(0)
+    assert "¥0.00" not in item.group(0) and "<form" not in item.group(0)

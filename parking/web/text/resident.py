@@ -74,6 +74,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "resident.search.free": ("空位 {count}", "{count} free"),
     "resident.search.window": ("开放 {start}–{end}", "Shared {start}–{end}"),
     "resident.search.pass_only": ("仅售月卡 ¥{amount}/月", "Monthly pass only, CNY {amount}"),
+    "resident.search.not_sold": ("这一晚暂不出售", "Not on sale for this night"),
     "resident.search.times": ("停车时间 {start}–{end}（可修改）", "Stay {start}–{end} (change)"),
     "resident.search.book": ("预约", "Book"),
     "resident.search.buy_pass": ("购买 {month} 月卡", "Buy the {month} pass"),

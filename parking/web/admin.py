@@ -236,11 +236,23 @@ class WhitelistPages(Controller):
         self,
         request: Request[Any, Any, Any],
         conn: DbConnection,
-        compound: FromQuery[int | None] = None,
+        compound: FromQuery[str | None] = None,
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
         done: FromQuery[str | None] = None,
     ) -> Template:
-        return await _whitelist_page(request, conn, compound_id=compound, offset=offset, done=done)
+        # The filter's "all compounds" option sends an empty ``compound``.
+        try:
+            compound_id = int(compound) if compound else None
+        except ValueError:
+            raise Problem(
+                422,
+                "validation-error",
+                "The request is not valid; see errors.",
+                extra={"errors": [{"field": "compound", "message": "Not a compound id."}]},
+            ) from None
+        return await _whitelist_page(
+            request, conn, compound_id=compound_id, offset=offset, done=done
+        )
 
     @post("/compounds")
     async def create_compound(

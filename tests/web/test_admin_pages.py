@@ -215,6 +215,14 @@ async def test_whitelist_entries_show_verification_and_never_a_full_phone(
     one = await client.get(f"{WHITELIST}?compound={beili}")
     assert one.text.count("data-entry=") == 2 and "3栋 502" not in one.text
     assert (await client.get(f"{WHITELIST}?compound=999999")).status_code == 404
+    # The filter's "all compounds" choice: every entry again, not a refusal.
+    every = await client.get(f"{WHITELIST}?compound=")
+    assert every.status_code == 200 and every.text.count("data-entry=") == 5
+    for bad in ("abc", "²", "1.5"):
+        refused = await client.get(f"{WHITELIST}?compound={bad}")
+        assert refused.status_code == 422 and "<code>compound</code>" in refused.text, bad
+    huge = await client.get(f"{WHITELIST}?compound={'9' * 30}")
+    assert huge.status_code == 404
 
     for path in (WHITELIST, ACCOUNTS, f"{ACCOUNTS}?role=resident"):
         text = (await client.get(path)).text

@@ -413,8 +413,8 @@ class BuildingPages(Controller):
         async def add() -> Any:
             fields = ("day_class", "start_time", "end_time", "valid_from", "valid_until")
             form = {k: data.get(k, "") for k in fields}
-            weekdays = _listed(data, "weekdays")
-            new = parse_form(NewOffPeakRule, form, **({"weekdays": weekdays} if weekdays else {}))
+            # The form always offers the weekdays: none ticked is none, which the model refuses.
+            new = parse_form(NewOffPeakRule, form, weekdays=_listed(data, "weekdays"))
             return await offpeak.create_rule(
                 conn, _user(request), building_id, new, settings=settings, now=utc_now()
             )

@@ -380,6 +380,8 @@ async def test_refused_forms_show_the_problem_and_change_nothing(
             422,
             "valid_until",
         ),
+        # Every weekday unticked is no weekday, as the API's empty list, not every day.
+        (calendar, f"{page}/rules", {**_rule_form(), "weekdays": []}, 422, "weekdays"),
         (calendar, f"{page}/rules/{rule_id}/delete", {}, 409, "落在共享时段之外"),
         (
             calendar,

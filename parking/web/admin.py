@@ -193,6 +193,7 @@ async def _whitelist_page(
     problem: ProblemDetailsException | None = None,
     values: dict[str, Any] | None = None,
     editing: int | None = None,
+    edit_values: dict[str, Any] | None = None,
 ) -> Template:
     compounds = await residents.list_compounds(conn)
     if compound_id is not None and all(c.id != compound_id for c in compounds):
@@ -208,6 +209,7 @@ async def _whitelist_page(
         compounds=compounds,
         compound_id=compound_id,
         editing=editing,
+        edit_values=edit_values or {},
         entries=entries,
         total=total,
         offset=offset,
@@ -284,7 +286,9 @@ class WhitelistPages(Controller):
 
         _, problem = await attempt(conn, update)
         if problem is not None:
-            return await _whitelist_page(request, conn, problem=problem, editing=compound_id)
+            return await _whitelist_page(
+                request, conn, problem=problem, editing=compound_id, edit_values=values
+            )
         return redirect(f"{WHITELIST}?done=compound_saved&compound={compound_id}")
 
     @post("/import", request_max_body_size=WHITELIST_MAX_BYTES + _MULTIPART_OVERHEAD)

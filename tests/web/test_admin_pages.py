@@ -458,8 +458,13 @@ async def test_renaming_or_moving_a_compound_as_patch_does(
     row = await conn.fetchrow("SELECT name, lat, lon FROM compounds WHERE id = $1", beili)
     assert tuple(row) == ("贝丽花园", 22.57, 114.1287)
 
-    taken = await web.post(WHITELIST, action, {"name": "深华丽园"})
+    taken = await web.post(WHITELIST, action, {"name": "深华丽园", "lat": "22.58"})
     assert taken.status_code == 409 and "已有同名小区" in taken.text
+    # The refused edit comes back open with what was typed, to correct.
+    edit = re.search(rf'<tr data-compound="{beili}">.*?</tr>', taken.text, re.S)
+    assert edit and '<details class="compound-edit" open>' in edit.group(0)
+    assert 'name="name" value="深华丽园"' in edit.group(0)
+    assert 'name="lat" value="22.58"' in edit.group(0)
     nothing = await web.post(WHITELIST, action, {"name": "", "lat": "", "lon": ""})
     assert nothing.status_code == 422
     missing = await web.post(WHITELIST, f"{WHITELIST}/compounds/999999", {"name": "新名"})

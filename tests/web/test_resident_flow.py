@@ -148,3 +148,23 @@ async def test_the_resident_pages_on_a_phone(phone: Page, conn: asyncpg.Connecti
     assert "粤B12345" in await phone.locator("#vehicles").inner_text()
     assert "贝丽花园" in await phone.locator("#residence").inner_text()
     await screenshot(phone, "resident-account")
+
+
+async def test_every_resident_page_fits_a_phone_in_both_languages(
+    phone: Page, conn: asyncpg.Connection
+) -> None:
+    await _demo_resident(conn)
+    await sign_in(phone, DEMO_RESIDENT.email, DEMO_RESIDENT.password)
+    for lang in ("zh", "en"):
+        await phone.goto(f"/app/lang/{lang}")
+        for path in (
+            "/app/search",
+            "/app/reservations",
+            "/app/allocation-requests",
+            "/app/charges",
+            "/app/account",
+        ):
+            await phone.goto(path)
+            assert await phone.locator("main h1").count() == 1, path
+            width = await phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (lang, path, width)

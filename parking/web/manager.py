@@ -140,19 +140,23 @@ class Night:
 
 async def tonight_free(
     conn: asyncpg.Connection, buildings: list[Building], tz: ZoneInfo
-) -> dict[int, int | None]:
+) -> dict[int, int | CalendarMissing | None]:
     """Each building's spaces free for tonight's whole sharing period (None: no sharing
-    tonight, or the holiday calendar it needs is missing)."""
+    tonight; ``CalendarMissing``: the holiday calendar tonight's windows need is missing)."""
     tonight = utc_now().astimezone(tz).date()
     results = await load_window_results(conn, [b.id for b in buildings], [tonight], tz)
     intervals = []
+    missing: dict[int, CalendarMissing] = {}
     for building in buildings:
         result = results.get((building.id, tonight))
-        hull = None if isinstance(result, CalendarMissing) or result is None else envelope(result)
+        if isinstance(result, CalendarMissing):
+            missing[building.id] = result
+            continue
+        hull = None if result is None else envelope(result)
         if hull is not None:
             intervals.append(Interval(building.id, hull.start, hull.end))
     free = await free_space_counts(conn, intervals)
-    return {b.id: free.get(b.id) for b in buildings}
+    return {b.id: missing.get(b.id, free.get(b.id)) for b in buildings}
 
 
 async def calendar_nights(

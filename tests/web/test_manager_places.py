@@ -129,6 +129,23 @@ async def test_the_list_shows_own_buildings_with_shared_spaces_and_tonight_free(
     assert "开放中" in item
 
 
+async def test_the_list_tells_a_missing_holiday_calendar_from_not_sharing(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    manager = await _manager(web, conn)
+    building = await make_building(conn, spaces=2, manager_id=manager.id)
+    # Working days only: tonight's windows need this year's holiday calendar, not entered.
+    await conn.execute("DELETE FROM off_peak_rules WHERE building_id = $1", building.id)
+    await add_window(conn, building.id, day_class="working_days")
+    year = local_today().year
+    await conn.execute("DELETE FROM calendar_years WHERE year = $1", year)
+    html = (await client.get("/app/buildings")).text
+    item = re.search(rf'data-building="{building.id}".*?</li>', html, re.S).group(0)
+    tonight = re.search(r'class="tonight">(.*?)</dd>', item, re.S).group(1)
+    assert f"缺 {year} 年节假日" in tonight
+    assert "今晚不共享" not in tonight
+
+
 async def test_an_admin_sees_every_building(
     client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
 ) -> None:

@@ -261,6 +261,13 @@ def _search_nights(local_now: dt.datetime) -> list[dt.date]:
     return earlier + _nights(today)
 
 
+def _picker_nights(local_now: dt.datetime, searched: dt.date | None) -> list[dt.date]:
+    """The search's nights, with the one searched among them (one further ahead, asked for
+    in the address), so the picker shows the night whose results are listed."""
+    nights = _search_nights(local_now)
+    return sorted({*nights, searched}) if searched is not None else nights
+
+
 def _search_query(params: dict[str, Any], today: dt.date) -> tuple[SearchQuery, Problem | None]:
     """The search form's choices, each kept within what the picker offers, and a problem
     when the night is not a date (then tonight's search is shown with it)."""
@@ -276,7 +283,8 @@ def _search_query(params: dict[str, Any], today: dt.date) -> tuple[SearchQuery, 
         radius_m = 800
     query = SearchQuery(
         night=night,
-        radius_m=min(max(radius_m, 1), MAX_RADIUS_M),
+        # The picker's nearest radius that reaches as far: what it shows is what is searched.
+        radius_m=min((r for r in RADII_M if r >= radius_m), default=MAX_RADIUS_M),
         ev=bool(params.get("ev")),
         large=bool(params.get("large")),
         limit=20,
@@ -322,7 +330,7 @@ async def _search_page(
         residency=residency,
         vehicles=vehicles,
         query=query,
-        nights=_search_nights(local_now),
+        nights=_picker_nights(local_now, found.night if found is not None else None),
         today=today,
         radii=RADII_M,
         found=found,

@@ -784,3 +784,23 @@ async def test_a_place_without_a_price_that_night_says_so_rather_than_a_free_pas
     assert item, page.text
     assert _zh("resident.search.not_sold") in item.group(0)
     assert "¥0.00" not in item.group(0) and "<form" not in item.group(0)
+
+
+async def test_the_pickers_show_the_night_and_radius_whose_results_are_listed(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    resident = await make_resident(conn)
+    building = await make_building(conn)  # some 600 m from home
+    await _sign_in(web, resident.email)
+    far = night_in(20)
+    page = await client.get(f"/app/search?night={far}")
+    assert page.status_code == 200 and f'data-building="{building.id}"' in page.text
+    assert f'<option value="{far.isoformat()}" selected>' in page.text
+    assert page.text.count(" selected>") == 2  # that night, and the default 800 m
+
+    for asked, shown in (("-5", "300"), ("650", "800"), ("9" * 30, "5000")):
+        answer = await client.get(f"/app/search?night={tomorrow()}&radius_m={asked}")
+        assert answer.status_code == 200, asked
+        assert f'<option value="{shown}" selected>' in answer.text, asked
+        listed = f'data-building="{building.id}"' in answer.text
+        assert listed == (shown != "300"), asked

@@ -19,6 +19,7 @@ from litestar import Controller, Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, QueryParameter
 from litestar.response import Redirect, Template
+from pydantic import BaseModel, ConfigDict, Field
 
 from parking.clock import utc_now
 from parking.db import DbConnection
@@ -116,6 +117,21 @@ def _form_values(data: dict[str, Any], fields: frozenset[str] | set[str]) -> dic
         text = str(value).strip()
         values[key] = int(text) if key in _INTEGER_FIELDS and _DIGITS.fullmatch(text) else text
     return values
+
+
+_Fee = Annotated[int, Field(ge=0, le=100_000_000)]
+"""A what-if fee, bounded as the API's advice query bounds it."""
+
+
+class _AdviceQuery(BaseModel):
+    """The advice form's fields, as ``GET /buildings/{id}/advice`` takes them."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    first: dt.date = Field(alias="from")
+    last: dt.date = Field(alias="to")
+    per_use_fee_fen: _Fee | None = None
+    monthly_fee_fen: _Fee | None = None
 
 
 # ------------------------------------------------------------------ quotes
@@ -440,28 +456,35 @@ class PricePages(Controller):
         request: Request[Any, Any, Any],
         building_id: FromPath[int],
         conn: DbConnection,
-        first: Annotated[dt.date | None, QueryParameter(name="from")] = None,
-        last: Annotated[dt.date | None, QueryParameter(name="to")] = None,
-        per_use_fee_fen: Annotated[int | None, QueryParameter(ge=0, le=100_000_000)] = None,
-        monthly_fee_fen: Annotated[int | None, QueryParameter(ge=0, le=100_000_000)] = None,
+        first: Annotated[str | None, QueryParameter(name="from")] = None,
+        last: Annotated[str | None, QueryParameter(name="to")] = None,
+        per_use_fee_fen: Annotated[str | None, QueryParameter()] = None,
+        monthly_fee_fen: Annotated[str | None, QueryParameter()] = None,
     ) -> Template:
+        # Text, read here: the form sends an empty field for a fee left to the plan, and
+        # what is not valid is shown on this page with its form, not on the error page.
         building = await self._building(request, conn, building_id)
         user = user_of(request.scope)
         tz = request.app.state.settings.tz
         this_month = month_start(_today(request))
         last_month = month_start(this_month - dt.timedelta(days=1))
-        first = first or last_month
-        last = last or this_month - dt.timedelta(days=1)
+        asked = {
+            "from": first or last_month.isoformat(),
+            "to": last or (this_month - dt.timedelta(days=1)).isoformat(),
+            "per_use_fee_fen": per_use_fee_fen or "",
+            "monthly_fee_fen": monthly_fee_fen or "",
+        }
 
         async def advise() -> Any:
+            query = parse_form(_AdviceQuery, asked)
             return await service.advice(
                 conn,
                 user,
                 building_id,
-                first_night=first,
-                last_night=last,
-                per_use_fee_fen=per_use_fee_fen,
-                monthly_fee_fen=monthly_fee_fen,
+                first_night=query.first,
+                last_night=query.last,
+                per_use_fee_fen=query.per_use_fee_fen,
+                monthly_fee_fen=query.monthly_fee_fen,
                 now=utc_now(),
                 tz=tz,
             )
@@ -473,10 +496,7 @@ class PricePages(Controller):
             problem=problem,
             building=building,
             advice=advice,
-            first=first,
-            last=last,
-            per_use_fee_fen=per_use_fee_fen,
-            monthly_fee_fen=monthly_fee_fen,
+            asked=asked,
             percent=_percent,
         )
 

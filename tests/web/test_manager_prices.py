@@ -475,6 +475,33 @@ async def test_the_advice_page_shows_the_advisors_comparison_of_last_month(
     assert future.status_code == 422 and 'data-problem="invalid-period"' in future.text
 
 
+async def test_the_advice_form_as_a_browser_sends_it(
+    client: AsyncTestClient, conn: asyncpg.Connection, demo: int
+) -> None:
+    advice = f"/app/buildings/{demo}/prices/advice"
+    # The what-if fees left empty, as the form's placeholders invite: the plan's fees.
+    empty = {"from": "2026-10-01", "to": "2026-10-31", "per_use_fee_fen": "", "monthly_fee_fen": ""}
+    page = await client.get(advice, params=empty)
+    assert page.status_code == 200, page.text
+    assert 'data-recommendation="per_use"' in page.text
+    given = await client.get(advice, params={**empty, "per_use_fee_fen": "1200"})
+    assert given.status_code == 200 and "按 ¥12.00 估算" in given.text
+    # What is not a date or a whole fen is shown on the advice page, with what was typed.
+    for field, typed in (
+        ("per_use_fee_fen", "10.5"),
+        ("per_use_fee_fen", "-1"),
+        ("monthly_fee_fen", "100000001"),
+        ("from", "garbage"),
+        ("to", "2026-13-01"),
+    ):
+        refused = await client.get(advice, params={**empty, field: typed})
+        assert refused.status_code == 422, (field, typed)
+        assert 'data-problem="validation-error"' in refused.text, (field, typed)
+        assert f"<code>{field}</code>" in refused.text, (field, typed)
+        assert re.search(rf'name="{field}"[^>]*value="{re.escape(typed)}"', refused.text)
+        assert "data-recommendation" not in refused.text
+
+
 async def test_the_advice_page_defaults_to_the_last_full_month(
     client: AsyncTestClient, conn: asyncpg.Connection, web: WebForm, managed
 ) -> None:

@@ -49,8 +49,13 @@ async def test_a_manager_switches_to_per_use_and_reads_advice_and_reports(
 
     await desk.click("text=按次还是月卡？查看定价建议 →")
     await desk.wait_for_url(f"**/app/buildings/{tower.id}/prices/advice")
-    # The demo's story building: October under 300 CNY passes, the advisor's month.
-    await desk.goto(f"/app/buildings/{p2}/prices/advice?from=2026-10-01&to=2026-10-31")
+    # The demo's story building: October under 300 CNY passes, the advisor's month, asked
+    # through the form with its what-if fees left to the plan.
+    await desk.goto(f"/app/buildings/{p2}/prices/advice")
+    await desk.fill("input[name=from]", "2026-10-01")
+    await desk.fill("input[name=to]", "2026-10-31")
+    await desk.click("form[action$='/advice'] button[type=submit]")
+    await desk.wait_for_url("**/advice?from=2026-10-01&to=2026-10-31&*")
     assert await desk.get_attribute("[data-recommendation]", "data-recommendation") == "per_use"
     assert "改为按次收费" in await desk.inner_text(".recommendation .verdict")
     await screenshot(desk, "manager-advice")

@@ -16,6 +16,7 @@ from parking.reservations.model import ReservationStatus
 from parking.web.i18n import TEXT
 from parking.web.resident import _DONE, NEEDS
 from pricing.charges import ChargeKind
+from tests.conftest import REPO_ROOT
 from tests.factories import (
     Resident,
     add_plan,
@@ -804,3 +805,34 @@ async def test_the_pickers_show_the_night_and_radius_whose_results_are_listed(
         assert f'<option value="{shown}" selected>' in answer.text, asked
         listed = f'data-building="{building.id}"' in answer.text
         assert listed == (shown != "300"), asked
+
+
+# Problems of the resident's use cases the pages never provoke: they come from API parameters
+# the pages do not send (arrive without depart in a search, lat/lon, offset) or from an API
+# only endpoint (releasing a pass night).
+_API_ONLY = {
+    "invalid-interval",
+    "location-incomplete",
+    "pagination-conflict",
+    "time-zone-required",
+    "too-late",
+}
+
+
+def test_every_problem_the_resident_pages_can_meet_has_words() -> None:
+    """A refusal is shown in the reader's language, not as the service's English detail."""
+    sources = [
+        *(REPO_ROOT / "parking/reservations").glob("*.py"),
+        *(REPO_ROOT / "parking/requests").glob("*.py"),
+        *(REPO_ROOT / "parking/passes").glob("*.py"),
+        REPO_ROOT / "parking/residents/service.py",
+        REPO_ROOT / "parking/places/search.py",
+        REPO_ROOT / "parking/windows.py",
+    ]
+    raised = {
+        found.group(1)
+        for source in sources
+        for found in re.finditer(r'Problem\(\s*\d{3},\s*"([a-z0-9-]+)"', source.read_text())
+    }
+    assert "no-capacity" in raised and "invalid-transition" in raised  # the scan reads them
+    assert sorted(t for t in raised - _API_ONLY if f"error.{t}" not in TEXT) == []

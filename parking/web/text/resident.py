@@ -116,6 +116,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "The hold ran out before it was confirmed; book again.",
     ),
     "error.not-confirmable": ("这个预约不能再确认。", "This booking can no longer be confirmed."),
+    "error.invalid-transition": (
+        "这个预约的状态刚刚改变，请刷新后再试。",
+        "The booking's state has just changed; reload and try again.",
+    ),
     "resident.cancel.button": ("取消预约", "Cancel booking"),
     "resident.cancel.confirm": ("确定取消这个预约吗？", "Cancel this booking?"),
     "resident.cancel.confirm_fee": (

@@ -379,6 +379,7 @@ class ReservationPages(Controller):
             terms=terms,
             passes=await passes.list_passes(conn, me.id, settings.tz),
             tz=settings.tz,
+            now=now,
         )
 
     @get("/reservations")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
 from parking.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import make_building, make_resident, tomorrow
+from tests.factories import at, insert_reservation, make_building, make_resident, tomorrow
 from tests.helpers import PASSWORD
 from tests.web.conftest import WebForm
 
@@ -60,3 +63,33 @@ async def test_a_held_booking_is_confirmed_from_the_reservations_page(
     await web.post("/app/login", "/app/login", {"email": other.email, "password": PASSWORD})
     refused = await web.post("/app/reservations", f"/app/reservations/{reservation_id}/confirm", {})
     assert refused.status_code == 404
+
+
+async def test_a_hold_that_ran_out_is_said_so_and_offers_no_confirm(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    resident = await make_resident(conn)
+    building = await make_building(conn)
+    # Ran out a minute ago; the sweep that marks it expired has not run yet.
+    lapsed = await insert_reservation(
+        conn,
+        space_id=building.space_ids[0],
+        start=at(tomorrow(), 19),
+        end=at(tomorrow(), 7),
+        resident=resident,
+        status="held",
+        hold_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+    )
+    signed_in = await web.post(
+        "/app/login", "/app/login", {"email": resident.email, "password": PASSWORD}
+    )
+    assert signed_in.status_code == 303
+    page = await client.get("/app/reservations")
+    item = re.search(
+        rf'<li class="reservation" data-reservation="{lapsed}".*?</li>', page.text, re.S
+    )
+    assert item, page.text
+    assert "保留时间已过" in item.group(0)
+    assert f'action="/app/reservations/{lapsed}/confirm"' not in item.group(0)
+    refused = await web.post("/app/reservations", f"/app/reservations/{lapsed}/confirm", {})
+    assert refused.status_code == 409 and 'data-problem="hold-expired"' in refused.text

@@ -156,6 +156,10 @@ async def tonight_free(
         if hull is not None:
             intervals.append(Interval(building.id, hull.start, hull.end))
     free = await free_space_counts(conn, intervals)
+    # A suspended building has nothing free, whatever stands empty (the availability message).
+    for building in buildings:
+        if building.status != "active" and building.id in free:
+            free[building.id] = 0
     return {b.id: missing.get(b.id, free.get(b.id)) for b in buildings}
 
 
@@ -191,7 +195,8 @@ async def calendar_nights(
                     for w in night.windows
                 ],
                 capacity=building.shared_spaces if shares else 0,
-                free=count if shares else 0,
+                # Suspended: nothing free, whatever stands empty, as the platform is told.
+                free=count if shares and building.status == "active" else 0,
                 blackout=touched,
                 missing_year=night.problem.year if night.problem else None,
             )

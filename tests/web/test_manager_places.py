@@ -572,6 +572,32 @@ async def test_a_night_without_a_window_is_marked_not_sharing(
         )
 
 
+async def test_a_suspended_building_has_nothing_free_as_the_platform_is_told(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, settings: Settings
+) -> None:
+    manager = await _manager(web, conn)
+    building = await make_building(conn, spaces=2, manager_id=manager.id)
+    answer = await web.post(
+        f"/app/buildings/{building.id}", f"/app/buildings/{building.id}/status",
+        {"status": "suspended"},
+    )  # fmt: skip
+    assert answer.status_code == 303
+    calendar = (await client.get(f"/app/buildings/{building.id}/calendar")).text
+    nights = _nights(calendar)
+    assert len(nights) == 30
+    assert set(nights.values()) == {(2, 0, True, False)}
+    # The availability the platform was sent for tonight says the same.
+    place = await _place_id(conn, building.id)
+    sent = await conn.fetchval(
+        "SELECT payload FROM outbox WHERE entity_key = $1 ORDER BY id DESC LIMIT 1",
+        f"{place}/{local_today().isoformat()}",
+    )
+    assert (sent["capacity"], sent["free"]) == (2, 0)
+    listed = (await client.get("/app/buildings")).text
+    item = re.search(rf'data-building="{building.id}".*?</li>', listed, re.S).group(0)
+    assert re.search(r'class="tonight">0<', item)
+
+
 async def test_the_pages_speak_english_too(
     client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
 ) -> None:

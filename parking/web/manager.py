@@ -310,7 +310,8 @@ class BuildingPages(Controller):
             form: dict[str, Any] = {
                 k: data.get(k, "") for k in ("prefix", "start", "digits", "count", "level")
             }
-            labels = str(data.get("labels", "")).replace(",", " ").replace("，", " ").split()
+            text = " ".join(_listed(data, "labels"))  # a field sent twice is two, not a list
+            labels = text.replace(",", " ").replace("，", " ").split()
             if len(labels) == 1:
                 form["label"] = labels[0]
             elif labels:

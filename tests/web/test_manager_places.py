@@ -572,6 +572,20 @@ async def test_a_night_without_a_window_is_marked_not_sharing(
         )
 
 
+async def test_labels_sent_as_repeated_fields_are_each_a_label(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+) -> None:
+    manager = await _manager(web, conn)
+    building = await make_building(conn, spaces=1, manager_id=manager.id)
+    page = f"/app/buildings/{building.id}"
+    answer = await web.post(page, f"{page}/spaces", {"labels": ["E-1", "E-2, E-3"]})
+    assert answer.status_code == 303, answer.text
+    labels = await conn.fetch(
+        "SELECT label FROM spaces WHERE building_id = $1 ORDER BY label", building.id
+    )
+    assert [r["label"] for r in labels] == ["B1-001", "E-1", "E-2", "E-3"]
+
+
 async def test_a_suspended_building_has_nothing_free_as_the_platform_is_told(
     client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, settings: Settings
 ) -> None:

@@ -515,6 +515,7 @@ async def test_the_advice_page_defaults_to_the_last_full_month(
     # advisor's refusal is shown, and a what-if fee given on the page answers it.
     assert page.status_code == 422 and 'data-problem="advice-impossible"' in page.text
     assert "give what_if_fee_fen" in page.text
+    assert "请填写假设费用" in page.text  # the cause in the reader's words too
     asked = await client.get(
         f"/app/buildings/{page_building.id}/prices/advice", params={"per_use_fee_fen": "1000"}
     )

@@ -185,8 +185,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "No plan was in force in that period.",
     ),
     "error.advice-impossible": (
-        "无法对这段时间给出建议（例如期间切换过收费方式，请分段查看）。",
-        "No advice for this period (it may span a switch of mode: ask for each side).",
+        "无法对这段时间给出建议：期间可能切换过收费方式（请分段查看），"
+        "或方案没有另一种收费方式的费用（请填写假设费用）。",
+        "No advice for this period: it may span a switch of mode (ask for each side), "
+        "or the plan has no fee for the other mode (give a what-if fee).",
     ),
     "error.invalid-period": ("所选期间无效。", "The period is not valid."),
 }

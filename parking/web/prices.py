@@ -173,15 +173,16 @@ async def night_price(
 async def month_pass_price(
     conn: asyncpg.Connection, building_id: int, plans: list[PricePlan], month: dt.date, tz: ZoneInfo
 ) -> int | None:
-    """A whole month's pass bought before the month starts; None when none is sold."""
+    """A whole month's pass bought before the month starts; None when none is sold.
+
+    Raises ``CalendarMissing`` when the month's windows need a year not entered (no pass
+    can be priced, nor bought, until it is).
+    """
     if not pass_on_sale(plans, month):
         return None
     days = calendar.monthrange(month.year, month.month)[1]
     nights = [month + dt.timedelta(days=i) for i in range(days)]
-    try:
-        windows = await load_windows(conn, [building_id], nights, tz)
-    except CalendarMissing:
-        return None
+    windows = await load_windows(conn, [building_id], nights, tz)
     shared = sum(1 for n in nights if windows[building_id, n])
     if not shared:
         return None
@@ -342,6 +343,11 @@ class PricePages(Controller):
         plans = await plans_of(conn, building_id)
         next_month = default_switch_date(today)
         in_force = next((v for v in versions if v.status == "in_force"), None)
+        calendar_missing = False
+        try:
+            next_pass_fen = await month_pass_price(conn, building_id, plans, next_month, tz)
+        except CalendarMissing:
+            next_pass_fen, calendar_missing = None, True
         t = translator(lang_of(request))
         return render(
             request,
@@ -353,7 +359,8 @@ class PricePages(Controller):
             scheduled=[v for v in versions if v.status == "scheduled"],
             tonight=await night_price(conn, building_id, plans, today, tz),
             next_night=await night_price(conn, building_id, plans, next_month, tz),
-            next_pass_fen=await month_pass_price(conn, building_id, plans, next_month, tz),
+            next_pass_fen=next_pass_fen,
+            next_pass_calendar_missing=calendar_missing,
             next_month=next_month,
             form=form,
             values=values or {},

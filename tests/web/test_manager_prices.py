@@ -15,6 +15,7 @@ from pricing import ledger
 from pricing.plans import default_switch_date
 from tests.factories import (
     add_plan,
+    add_window,
     make_building,
     make_manager,
     make_user,
@@ -113,6 +114,22 @@ async def test_the_prices_page_shows_the_plan_quotes_and_history(
     assert 'data-scheduled="3"' in html and night_in(40).isoformat() in html
     # Only the scheduled version offers a withdrawal.
     assert re.findall(r"/prices/versions/(\d+)/withdraw", html) == ["3"]
+
+
+async def test_a_missing_holiday_calendar_is_said_on_every_quote(
+    client: AsyncTestClient, conn: asyncpg.Connection, web: WebForm, managed
+) -> None:
+    page_building, _, _ = managed  # passes only, 300 CNY
+    # Working days only: every night needs the holiday calendar of its year, not entered.
+    await conn.execute("DELETE FROM off_peak_rules WHERE building_id = $1", page_building.id)
+    await add_window(conn, page_building.id, day_class="working_days")
+    for year in {night_in(0).year, default_switch_date(night_in(0)).year}:
+        await conn.execute("DELETE FROM calendar_years WHERE year = $1", year)
+    html = (await client.get(f"/app/buildings/{page_building.id}/prices")).text
+    for name in ("tonight", "next-month", "next-pass"):
+        quote = re.search(rf'data-quote="{name}">.*?</div>\s*</div>', html, re.S)
+        assert quote and "缺少当年节假日日历" in quote.group(0), name
+    assert _quote(html, "next-pass") == ""
 
 
 async def test_a_switch_from_the_page_is_the_apis_switch_and_changes_next_months_quote(

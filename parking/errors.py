@@ -209,6 +209,10 @@ def to_problem(exc: Exception, where: str = "") -> ProblemDetailsException:
         return _from_integrity_error(exc)
     if isinstance(exc, CalendarMissing):
         return _from_calendar_missing(exc)
+    if isinstance(exc, OverflowError):
+        # Date arithmetic past year 9999 on a date the request gave (the night after
+        # 9999-12-31): the request is out of range, not the server broken.
+        return Problem(422, "validation-error", "A date or number in the request is out of range.")
     if isinstance(exc, asyncpg.DataError):
         if str(exc).startswith("invalid input for query argument"):
             return _from_data_error(exc)

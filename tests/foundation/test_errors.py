@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 import pytest
 from litestar import Litestar, get
@@ -11,6 +13,7 @@ from parking.app import create_app
 from parking.errors import Problem, exception_handlers, problem_details_plugin
 from parking.migrate import apply_migrations
 from tests.conftest import create_database, drop_database, make_settings
+from tests.factories import booking_body, booking_headers, make_building, make_resident
 from tests.helpers import PASSWORD, assert_problem
 
 
@@ -133,3 +136,29 @@ async def test_openapi_is_3_1_and_ui_assets_are_local(client: AsyncTestClient) -
     asset = await client.get("/static/swagger-ui/swagger-ui-bundle.js")
     assert asset.status_code == 200
     assert len(asset.content) > 100_000
+
+
+async def test_a_night_at_the_end_of_the_calendar_is_a_422_not_a_crash(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    # Its morning is past the last date Python knows: date arithmetic overflows.
+    building = await make_building(conn, spaces=1)
+    resident = await make_resident(conn)
+    last = dt.date(9999, 12, 31)
+    answers = [
+        await client.get(f"/places?night={last}", headers=resident.headers),
+        await client.post(
+            "/reservations",
+            json=booking_body(building, resident, last),
+            headers=booking_headers(resident),
+        ),
+        await client.post(
+            "/allocation-requests",
+            json={"night": last.isoformat(), "vehicle_id": resident.vehicle_id},
+            headers=booking_headers(resident),
+        ),
+    ]
+    for answer in answers:
+        assert_problem(answer, 422, "validation-error")
+    assert await conn.fetchval("SELECT count(*) FROM reservations") == 0
+    assert await conn.fetchval("SELECT count(*) FROM allocation_requests") == 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 from litestar.testing import AsyncTestClient
-from playwright.async_api import Page
+from playwright.async_api import Page, Route
 
 from tests.helpers import PASSWORD, make_account
 from tests.web.conftest import WebForm, screenshot
@@ -161,3 +163,31 @@ async def test_the_sign_in_page_in_chinese_then_english(phone: Page) -> None:
     phone.on("request", lambda r: hosts.add(r.url.split("/")[2]))
     await phone.goto("/app/login")
     assert hosts and all(h.startswith("127.0.0.1:") for h in hosts), hosts
+
+
+async def test_a_second_tap_while_a_form_is_on_its_way_sends_nothing(
+    phone: Page, conn: asyncpg.Connection
+) -> None:
+    email = await make_account(conn, "resident")
+    await phone.goto("/app/login")
+    await phone.fill("input[name=email]", email)
+    await phone.fill("input[name=password]", PASSWORD)
+    posts: list[str] = []
+
+    async def slow_network(route: Route) -> None:
+        if route.request.method == "POST":
+            posts.append(route.request.url)
+            await asyncio.sleep(1.0)  # a slow mobile network: the answer is still on its way
+        await route.continue_()
+
+    await phone.route("**/app/login", slow_network)
+    # Two taps from the page itself: the second comes while the first post is held.
+    await phone.evaluate(
+        """() => new Promise((done) => {
+            const button = document.querySelector("button[type=submit].primary");
+            button.click();
+            setTimeout(() => { button.click(); done(); }, 300);
+        })"""
+    )
+    await phone.wait_for_url("**/app/search")
+    assert len(posts) == 1, posts

@@ -50,6 +50,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "form.done": ("已保存。", "Saved."),
     "money.yuan": ("¥{amount}", "CNY {amount}"),
     "error.title": ("出错了", "Something went wrong"),
+    "error.detail": ("详细说明（英文）", "Details"),
     "error.back": ("返回上一页", "Go back"),
     "error.home": ("回到首页", "Go to the home page"),
     "error.not-found": ("没有找到这个页面或记录。", "This page or record was not found."),

@@ -54,7 +54,8 @@ from parking.residents.controllers import (
 from parking.security import build_jwt_auth
 from parking.settings import Settings
 from parking.web import template_config, web_router
-from parking.web.session import add_page_headers, session_middleware
+from parking.web.pages import page_exception_handler
+from parking.web.session import WEB_PREFIX, add_page_headers, session_middleware
 from pricing.controllers import (
     BuildingPricingController,
     ChargeController,
@@ -103,6 +104,23 @@ def _pydantic_plugin() -> PydanticPlugin:
     # overrides a field's own strictness and would turn 1000.0 into 1000 fen. ``None`` lets
     # each model and field decide: money fields are StrictInt, dates still parse from text.
     return PydanticPlugin(validate_strict=None)  # type: ignore[arg-type]
+
+
+def _with_pages(handlers: dict[type[Exception] | int, Any]) -> dict[type[Exception] | int, Any]:
+    """The app's handlers, except that an error on a page's address is a page: a path no
+    page has (404) or a method it does not take (405) is decided before the pages' own
+    router, and its handlers, are reached."""
+
+    def wrap(handler: Any) -> Any:
+        def handle(request: Request[Any, Any, Any], exc: Exception) -> Any:
+            path = request.url.path
+            if path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/"):
+                return page_exception_handler(request, exc)
+            return handler(request, exc)
+
+        return handle
+
+    return {kind: wrap(handler) for kind, handler in handlers.items()}
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -177,7 +195,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=_stores(settings),
         plugins=[problem_details_plugin(), _pydantic_plugin()],
         template_config=template_config(),
-        exception_handlers=exception_handlers(),
+        exception_handlers=_with_pages(exception_handlers()),
         on_app_init=[jwt_auth.on_app_init, _observe_first],
         openapi_config=OpenAPIConfig(
             title="Shared parking",

@@ -79,3 +79,23 @@ async def test_an_unknown_page_is_a_404_page_in_the_readers_language(
     assert "出错了" in answer.text
     client.cookies.set("lang", "en")
     assert "Something went wrong" in (await client.get("/app/no-such-page")).text
+
+
+async def test_a_wrong_method_or_path_under_the_pages_is_a_page(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    user = await make_user(conn, "manager")
+    client.cookies.set(SESSION_COOKIE, _token(client, user.id, "manager", timedelta(minutes=59)))
+    # A form's action opened from the address bar: the path takes only POST.
+    answer = await client.get("/app/buildings/1/spaces")
+    assert answer.status_code == 405
+    assert answer.headers["content-type"].startswith("text/html") and "出错了" in answer.text
+    answer = await client.get("/app/buildings/abc")
+    assert answer.status_code in (404, 422)
+    assert answer.headers["content-type"].startswith("text/html")
+    # The API's own answers stay problem details.
+    assert (
+        (await client.delete("/health"))
+        .headers["content-type"]
+        .startswith("application/problem+json")
+    )

@@ -442,31 +442,32 @@ class ReservationPages(Controller):
     async def confirm(
         self, request: Request[Any, Any, Any], reservation_id: FromPath[int], conn: DbConnection
     ) -> Template | Redirect:
-        async def action() -> ReservationOut:
-            tz = _settings(request).tz
-            return await reservations.confirm_own(
-                conn, _me(request).id, reservation_id, at=utc_now(), tz=tz
-            )
-
-        _, problem = await attempt(conn, action)
-        if problem is not None:
-            return await self._page(request, conn, problem)
-        return redirect(f"{WEB_PREFIX}/reservations?done=confirmed")
+        return await self._act(request, conn, reservations.confirm_own, reservation_id, "confirmed")
 
     @post("/reservations/{reservation_id:int}/cancel")
     async def cancel(
         self, request: Request[Any, Any, Any], reservation_id: FromPath[int], conn: DbConnection
     ) -> Template | Redirect:
+        return await self._act(request, conn, reservations.cancel_own, reservation_id, "cancelled")
+
+    async def _act(
+        self,
+        request: Request[Any, Any, Any],
+        conn: asyncpg.Connection,
+        use_case: Callable[..., Awaitable[ReservationOut]],
+        reservation_id: int,
+        done: str,
+    ) -> Template | Redirect:
+        """One of the resident's own reservations moved by ``use_case`` (confirm, cancel)."""
+
         async def action() -> ReservationOut:
             tz = _settings(request).tz
-            return await reservations.cancel_own(
-                conn, _me(request).id, reservation_id, at=utc_now(), tz=tz
-            )
+            return await use_case(conn, _me(request).id, reservation_id, at=utc_now(), tz=tz)
 
         _, problem = await attempt(conn, action)
         if problem is not None:
             return await self._page(request, conn, problem)
-        return redirect(f"{WEB_PREFIX}/reservations?done=cancelled")
+        return redirect(f"{WEB_PREFIX}/reservations?done={done}")
 
 
 async def _cancel_terms(

@@ -67,7 +67,7 @@ async def import_whitelist(conn: asyncpg.Connection, data: bytes, mode: ImportMo
     parsed = parse_whitelist_csv(data)
     if mode == "replace" and not parsed.lines and not parsed.errors:
         # An empty list would unverify everyone; that is never what an office means.
-        _refuse([LineError(1, "A replace import needs at least one entry; this file has none.")])
+        _refuse([LineError.of(1, "replace-empty")])
 
     await repository.lock_whitelist_imports(conn)
     names = sorted({entry.compound for entry in parsed.lines})
@@ -104,7 +104,12 @@ def _refuse(errors: list[LineError]) -> None:
         f"{len(errors)} line(s) of the file are not valid; nothing was imported.",
         extra={
             "errors": [
-                {"line": e.line, "message": e.message} for e in errors[:MAX_REPORTED_ERRORS]
+                {
+                    "line": e.line,
+                    "message": e.message,
+                    "faults": [{"code": f.code, "params": f.params} for f in e.faults],
+                }
+                for e in errors[:MAX_REPORTED_ERRORS]
             ],
             "error_count": len(errors),
         },

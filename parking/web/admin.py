@@ -35,7 +35,7 @@ from parking.residents import service as resident_service
 from parking.residents.controllers import WHITELIST_MAX_BYTES
 from parking.residents.schemas import CompoundPatch, ImportReport, NewCompound
 from parking.security import Role
-from parking.web.i18n import translator
+from parking.web.i18n import TEXT, translator
 from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
 from parking.web.session import WEB_PREFIX
 
@@ -93,7 +93,7 @@ def _shown(
     t = translator(lang_of(request))
     if any(isinstance(e, dict) and "line" in e for e in errors):
         named = [
-            {"field": t("admin.line", line=e["line"]), "message": e.get("message", "")}
+            {"field": t("admin.line", line=e["line"]), "message": _line_words(t, e)}
             for e in errors
             if isinstance(e, dict)
         ]
@@ -107,6 +107,21 @@ def _shown(
         problem.detail or "",
         extra={**extra, "errors": named},
     )
+
+
+def _line_words(t: Callable[..., str], error: dict[str, Any]) -> str:
+    """What is wrong with one line of an imported file, in the reader's language: each of
+    its faults by its code's label (``admin.csv.<code>``), the column named in words."""
+    faults = error.get("faults") or []
+    if not faults or any(f"admin.csv.{f.get('code')}" not in TEXT for f in faults):
+        return str(error.get("message", ""))
+    words = []
+    for fault in faults:
+        params = dict(fault.get("params") or {})
+        if "name" in params:
+            params["name"] = t(f"admin.csv.column.{params['name']}")
+        words.append(t(f"admin.csv.{fault['code']}", **params))
+    return " ".join(words)
 
 
 ADMIN_ONLY = page_role("admin")

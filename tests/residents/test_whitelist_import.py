@@ -132,7 +132,13 @@ async def test_a_file_not_in_utf8_names_the_line(
         + "深华丽园,A座 1502,13900139001\n".encode("gbk")
     )
     problem = assert_problem(await _import(client, admin, body), 422, "whitelist-invalid")
-    assert problem["errors"] == [{"line": 3, "message": problem["errors"][0]["message"]}]
+    assert problem["errors"] == [
+        {
+            "line": 3,
+            "message": problem["errors"][0]["message"],
+            "faults": [{"code": "not-utf8", "params": {}}],
+        }
+    ]
     assert "UTF-8" in problem["errors"][0]["message"]
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0
 
@@ -364,3 +370,24 @@ def test_new_compound_with_two_locations_is_an_error() -> None:
     new, errors = plan_new_compounds(parsed.lines, existing=[])
     assert new == {"松园": (22.5, 114.1)}
     assert [(e.line, "line 2" in e.message) for e in errors] == [(3, True)]
+
+
+async def test_each_fault_of_a_line_has_a_code_and_the_values_it_names(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: dict[str, str]
+) -> None:
+    body = "compound,unit,phone,lat,lon\n贝丽花园,,12ab,north,200\n".encode()
+    problem = assert_problem(await _import(client, admin, body), 422, "whitelist-invalid")
+    [error] = problem["errors"]
+    assert error["line"] == 2
+    assert error["faults"] == [
+        {"code": "empty-field", "params": {"name": "unit"}},
+        {"code": "bad-phone", "params": {}},
+        {"code": "not-a-number", "params": {"name": "lat", "value": "north"}},
+        {"code": "out-of-range", "params": {"name": "lon", "limit": 180}},
+    ]
+    # The words are the faults' own, in order, as before codes were sent.
+    assert error["message"] == (
+        "The unit is empty. A phone number has 6 to 15 digits (spaces, dashes and +86 are"
+        " allowed). The lat 'north' is not a number. The lon must be between -180 and 180."
+    )
+    assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0

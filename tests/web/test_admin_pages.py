@@ -21,6 +21,8 @@ from parking.accounts.service import create_account
 from parking.calendar.service import package_years
 from parking.demo import seed_demo
 from parking.plates import mask_phone
+from parking.residents.whitelist_csv import FAULTS
+from parking.web.i18n import TEXT
 from tests.factories import add_building, add_space, add_window, insert_reservation, local
 from tests.helpers import PASSWORD, login_headers, make_account, token_for
 from tests.web.conftest import WebForm
@@ -297,10 +299,21 @@ async def test_a_file_with_duplicate_and_bad_lines_is_refused_line_by_line_like_
     errors = api.json()["errors"]
     assert [e["line"] for e in errors] == [3, 4, 5, 6]
     assert "same entry as line 2" in errors[-1]["message"]
+    # Each line's faults in the reader's words: Chinese by default, the API's in English.
     shown = re.findall(r"<li><code>第 (\d+) 行</code>: (.*?)</li>", page.text)
+    assert [(line, html.unescape(text)) for line, text in shown] == [
+        ("3", "单元为空。"),
+        ("4", "手机号应为 6 到 15 位数字（可含空格、短横线和 +86）。"),
+        ("5", "小区「无名小区」不存在：请先创建，或在这一行填写它的 lat 和 lon。"),
+        ("6", "与第 2 行重复。"),
+    ]
+    client.cookies.set("lang", "en")
+    english = await _import_page(web, body)
+    shown = re.findall(r"<li><code>Line (\d+)</code>: (.*?)</li>", english.text)
     assert [(line, html.unescape(text)) for line, text in shown] == [
         (str(e["line"]), e["message"]) for e in errors
     ]
+    client.cookies.delete("lang")
     # Neither wrote the good lines, nor created the unknown compound.
     assert await conn.fetchval("SELECT count(*) FROM residence_whitelist") == 0
     assert await conn.fetchval("SELECT count(*) FROM compounds") == 2
@@ -523,3 +536,13 @@ async def test_a_correction_that_strands_bookings_needs_the_box_and_an_in_use_ye
         "holiday"
     )
     assert await conn.fetchval(status, booked) == "cancelled"
+
+
+def test_every_fault_of_an_imported_file_has_words_in_both_languages() -> None:
+    for code, english in FAULTS.items():
+        zh, en = TEXT[f"admin.csv.{code}"]
+        assert zh and en, code
+        fields = sorted(re.findall(r"\{(\w+)", english))
+        assert sorted(re.findall(r"\{(\w+)", en)) == fields, code
+    for column in ("compound", "unit", "phone", "lat", "lon"):
+        assert f"admin.csv.column.{column}" in TEXT

@@ -110,17 +110,18 @@ def _shown(
 
 
 def _line_words(t: Callable[..., str], error: dict[str, Any]) -> str:
-    """What is wrong with one line of an imported file, in the reader's language: each of
-    its faults by its code's label (``admin.csv.<code>``), the column named in words."""
+    """What is wrong with one line of an imported file or a year's days, in the reader's
+    language: each of its faults by its code's label (``admin.fault.<code>``), the column
+    named in words; the English message where a fault has no label."""
     faults = error.get("faults") or []
-    if not faults or any(f"admin.csv.{f.get('code')}" not in TEXT for f in faults):
+    if not faults or any(f"admin.fault.{f.get('code')}" not in TEXT for f in faults):
         return str(error.get("message", ""))
     words = []
     for fault in faults:
         params = dict(fault.get("params") or {})
         if "name" in params:
-            params["name"] = t(f"admin.csv.column.{params['name']}")
-        words.append(t(f"admin.csv.{fault['code']}", **params))
+            params["name"] = t(f"admin.fault.column.{params['name']}")
+        words.append(t(f"admin.fault.{fault['code']}", **params))
     return " ".join(words)
 
 
@@ -348,7 +349,13 @@ def _parse_days(text: str) -> list[CalendarDay]:
             days.append(CalendarDay.model_validate(fields))
         except ValidationError as error:
             message = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
-            errors.append({"line": number, "message": message})
+            # Which field is wrong, as a fault the page words in the reader's language.
+            faults = [
+                {"code": f"holiday-{e['loc'][0]}", "params": {}}
+                for e in error.errors()
+                if e["loc"] and e["loc"][0] in ("day", "kind", "name")
+            ]
+            errors.append({"line": number, "message": message, "faults": faults})
     if errors:
         raise Problem(
             422,

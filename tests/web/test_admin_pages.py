@@ -402,7 +402,12 @@ async def test_a_bad_year_is_shown_by_line_or_day_and_changes_nothing(
     typed = "2031-01-01 holiday\n2031-13-01 holiday\n2031-02-02 rest\n2031-03-03"
     bad = await web.post(f"{HOLIDAYS}/2031", f"{HOLIDAYS}/2031", {"days": typed})
     assert bad.status_code == 422
-    assert re.findall(r"<li><code>第 (\d+) 行</code>", bad.text) == ["2", "3", "4"]
+    shown = re.findall(r"<li><code>第 (\d+) 行</code>: (.*?)</li>", bad.text)
+    assert [(line, html.unescape(words)) for line, words in shown] == [
+        ("2", "日期应写成 YYYY-MM-DD，例如 2026-10-01。"),
+        ("3", "类型应为 holiday（休息日）或 workday（调休上班日）。"),
+        ("4", "类型应为 holiday（休息日）或 workday（调休上班日）。"),  # no kind given
+    ]
     assert html.escape(typed) in bad.text  # the lines come back to be corrected
 
     weekday = await web.post(
@@ -540,9 +545,9 @@ async def test_a_correction_that_strands_bookings_needs_the_box_and_an_in_use_ye
 
 def test_every_fault_of_an_imported_file_has_words_in_both_languages() -> None:
     for code, english in FAULTS.items():
-        zh, en = TEXT[f"admin.csv.{code}"]
+        zh, en = TEXT[f"admin.fault.{code}"]
         assert zh and en, code
         fields = sorted(re.findall(r"\{(\w+)", english))
         assert sorted(re.findall(r"\{(\w+)", en)) == fields, code
     for column in ("compound", "unit", "phone", "lat", "lon"):
-        assert f"admin.csv.column.{column}" in TEXT
+        assert f"admin.fault.column.{column}" in TEXT

@@ -3,81 +3,90 @@
 TEXT: dict[str, tuple[str, str]] = {
     "admin.line": ("第 {line} 行", "Line {line}"),
     # What can be wrong with an imported file: parking.residents.whitelist_csv.FAULTS.
-    "admin.csv.not-utf8": (
+    "admin.fault.not-utf8": (
         "文件不是 UTF-8 文本，请另存为“CSV UTF-8”格式。",
         'The file is not UTF-8 text; save it as "CSV UTF-8".',
     ),
-    "admin.csv.header-unreadable": (
+    "admin.fault.header-unreadable": (
         "表头无法读取：{error}。",
         "The header row cannot be read: {error}.",
     ),
-    "admin.csv.empty-file": (
+    "admin.fault.empty-file": (
         "文件是空的；第一行应为表头 compound,unit,phone。",
         "The file is empty; the first line must be the header compound,unit,phone.",
     ),
-    "admin.csv.unknown-columns": (
+    "admin.fault.unknown-columns": (
         "未知的列 {columns}；可用的列为 {allowed}（lat、lon 可选）。",
         "Unknown column(s) {columns}; the columns are {allowed} (lat and lon optional).",
     ),
-    "admin.csv.missing-columns": (
+    "admin.fault.missing-columns": (
         "表头缺少列 {columns}。",
         "The header lacks the column(s) {columns}.",
     ),
-    "admin.csv.repeated-columns": (
+    "admin.fault.repeated-columns": (
         "列 {columns} 出现了不止一次。",
         "The column(s) {columns} appear more than once.",
     ),
-    "admin.csv.lat-lon-columns": (
+    "admin.fault.lat-lon-columns": (
         "lat 和 lon 两列要么都有，要么都没有。",
         "Give both lat and lon columns, or neither.",
     ),
-    "admin.csv.line-unreadable": (
+    "admin.fault.line-unreadable": (
         "这一行无法按 CSV 读取：{error}。",
         "This line cannot be read as CSV: {error}.",
     ),
-    "admin.csv.same-entry": ("与第 {line} 行重复。", "The same entry as line {line}."),
-    "admin.csv.field-count": (
+    "admin.fault.same-entry": ("与第 {line} 行重复。", "The same entry as line {line}."),
+    "admin.fault.field-count": (
         "应有 {expected} 个字段（{columns}），实际 {found} 个。",
         "Expected {expected} fields ({columns}), found {found}.",
     ),
-    "admin.csv.empty-field": ("{name}为空。", "The {name} is empty."),
-    "admin.csv.too-long": (
+    "admin.fault.empty-field": ("{name}为空。", "The {name} is empty."),
+    "admin.fault.too-long": (
         "{name}超过 {limit} 个字符。",
         "The {name} is longer than {limit} characters.",
     ),
-    "admin.csv.bad-phone": (
+    "admin.fault.bad-phone": (
         "手机号应为 6 到 15 位数字（可含空格、短横线和 +86）。",
         "A phone number has 6 to 15 digits (spaces, dashes and +86 are allowed).",
     ),
-    "admin.csv.not-a-number": (
+    "admin.fault.not-a-number": (
         "{name}「{value}」不是数字。",
         "The {name} '{value}' is not a number.",
     ),
-    "admin.csv.out-of-range": (
+    "admin.fault.out-of-range": (
         "{name}应在 -{limit} 到 {limit} 之间。",
         "The {name} must be between -{limit} and {limit}.",
     ),
-    "admin.csv.lat-lon-both": (
+    "admin.fault.lat-lon-both": (
         "lat 和 lon 要么都填，要么都不填。",
         "Give both lat and lon, or neither.",
     ),
-    "admin.csv.unknown-compound": (
+    "admin.fault.unknown-compound": (
         "小区「{compound}」不存在：请先创建，或在这一行填写它的 lat 和 lon。",
         "Unknown compound '{compound}': create it first, or give its lat and lon on this line.",
     ),
-    "admin.csv.compound-moved": (
+    "admin.fault.compound-moved": (
         "小区「{compound}」在第 {first_line} 行给出了另一个位置。",
         "Compound '{compound}' is given another location on line {first_line}.",
     ),
-    "admin.csv.replace-empty": (
+    "admin.fault.replace-empty": (
         "替换导入至少需要一条记录；此文件没有。",
         "A replace import needs at least one entry; this file has none.",
     ),
-    "admin.csv.column.compound": ("小区", "compound"),
-    "admin.csv.column.unit": ("单元", "unit"),
-    "admin.csv.column.phone": ("手机号", "phone"),
-    "admin.csv.column.lat": ("纬度 lat", "lat"),
-    "admin.csv.column.lon": ("经度 lon", "lon"),
+    "admin.fault.holiday-day": (
+        "日期应写成 YYYY-MM-DD，例如 2026-10-01。",
+        "The day must be written YYYY-MM-DD, for example 2026-10-01.",
+    ),
+    "admin.fault.holiday-kind": (
+        "类型应为 holiday（休息日）或 workday（调休上班日）。",
+        "The kind must be holiday (a rest day) or workday (a weekend day worked).",
+    ),
+    "admin.fault.holiday-name": ("名称不能超过 80 个字符。", "The name is at most 80 characters."),
+    "admin.fault.column.compound": ("小区", "compound"),
+    "admin.fault.column.unit": ("单元", "unit"),
+    "admin.fault.column.phone": ("手机号", "phone"),
+    "admin.fault.column.lat": ("纬度 lat", "lat"),
+    "admin.fault.column.lon": ("经度 lon", "lon"),
     "admin.weekday.1": ("周一", "Mon"),
     "admin.weekday.2": ("周二", "Tue"),
     "admin.weekday.3": ("周三", "Wed"),

@@ -36,7 +36,15 @@ from parking.residents.controllers import WHITELIST_MAX_BYTES
 from parking.residents.schemas import CompoundPatch, ImportReport, NewCompound
 from parking.security import Role
 from parking.web.i18n import TEXT, translator
-from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
+from parking.web.pages import (
+    attempt,
+    lang_of,
+    notice,
+    page_role,
+    parse_form,
+    redirect,
+    render,
+)
 from parking.web.session import WEB_PREFIX
 
 __all__ = ["ROUTES", "AccountPages", "HolidayPages", "WhitelistPages"]
@@ -63,11 +71,6 @@ _DONE = {
     "saved": "admin.holidays.saved",
     "removed": "admin.holidays.removed",
 }
-
-
-def _done(request: Request[Any, Any, Any], word: str | None) -> str | None:
-    key = _DONE.get(word or "")
-    return translator(lang_of(request))(key) if key else None
 
 
 def _local(request: Request[Any, Any, Any]) -> Callable[[dt.datetime | None], str]:
@@ -145,7 +148,7 @@ async def _accounts_page(
         request,
         "admin/accounts.html",
         problem=problem,
-        done=_done(request, done),
+        done=notice(request, _DONE, done),
         role=role,
         users=users,
         masked=lambda phone: mask_phone(phone) if phone else "",
@@ -220,7 +223,7 @@ async def _whitelist_page(
         request,
         "admin/whitelist.html",
         problem=problem,
-        done=_done(request, done),
+        done=notice(request, _DONE, done),
         report=_report_of(request) if done == "imported" else None,
         compounds=compounds,
         compound_id=compound_id,
@@ -387,7 +390,7 @@ async def _year_page(
         request,
         "admin/holiday_year.html",
         problem=problem,
-        done=_done(request, done),
+        done=notice(request, _DONE, done),
         entered=entered,
         in_package=package is not None,
         filled=fill == "package" and package is not None,
@@ -417,7 +420,7 @@ class HolidayPages(Controller):
         return render(
             request,
             "admin/holidays.html",
-            done=_done(request, done),
+            done=notice(request, _DONE, done),
             covered=covered,
             missing=missing,
             next_year=utc_now().astimezone(request.app.state.settings.tz).year + 1,

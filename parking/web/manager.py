@@ -30,9 +30,18 @@ from parking.offpeak.schemas import NewBlackout, NewOffPeakRule, NightWindows
 from parking.places import service as places
 from parking.places.schemas import Building, BuildingPatch, NewSpaces, SpacePatch
 from parking.security import AuthUser
-from parking.web.i18n import translator
-from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
-from parking.web.session import WEB_PREFIX, user_of
+from parking.web.pages import (
+    attempt,
+    form_list,
+    local_datetime,
+    notice,
+    page_role,
+    parse_form,
+    redirect,
+    render,
+    signed_in,
+)
+from parking.web.session import WEB_PREFIX
 from parking.windows import CalendarMissing, envelope, load_window_results
 
 __all__ = ["ROUTES", "BuildingPages"]
@@ -83,40 +92,8 @@ _DONE = {
 }
 
 
-def _user(request: Request[Any, Any, Any]) -> AuthUser:
-    user = user_of(request.scope)
-    assert user is not None  # the controller's guard let only a signed-in user through
-    return user
-
-
 def _tz(request: Request[Any, Any, Any]) -> ZoneInfo:
     return request.app.state.settings.tz
-
-
-def _done(request: Request[Any, Any, Any], done: str | None) -> str | None:
-    """The notice of a done=<word> the page knows (others are ignored)."""
-    key = _DONE.get(done or "")
-    return translator(lang_of(request))(key) if key else None
-
-
-def _listed(form: Mapping[str, Any], name: str) -> list[str]:
-    """A field that may repeat (checkboxes): always a list."""
-    value = form.get(name)
-    if value is None or value == "":
-        return []
-    return [v for v in value if v != ""] if isinstance(value, list) else [value]
-
-
-def _local_datetime(value: Any, tz: ZoneInfo) -> Any:
-    """A ``datetime-local`` field (no offset) as the district's local time; anything else is
-    left for the model to refuse."""
-    if not isinstance(value, str) or not value:
-        return value
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
 
 
 # ------------------------------------------------------------------ reads for the pages
@@ -217,7 +194,7 @@ class BuildingPages(Controller):
     @get("/")
     async def buildings(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
         tz = _tz(request)
-        buildings = await places.list_buildings(conn, _user(request), None, tz)
+        buildings = await places.list_buildings(conn, signed_in(request), None, tz)
         free = await tonight_free(conn, buildings, tz)
         return render(request, "manager/buildings.html", buildings=buildings, free=free)
 
@@ -233,14 +210,14 @@ class BuildingPages(Controller):
         done: str | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> Template:
-        user, tz = _user(request), _tz(request)
+        user, tz = signed_in(request), _tz(request)
         building = await places.get_building(conn, user, building_id, tz)
         spaces = await places.list_spaces(conn, user, building_id)
         return render(
             request,
             "manager/building.html",
             problem=problem,
-            done=_done(request, done),
+            done=notice(request, _DONE, done),
             building=building,
             spaces=spaces,
             features=FEATURES,
@@ -291,7 +268,9 @@ class BuildingPages(Controller):
 
         async def change() -> Any:
             patch = parse_form(BuildingPatch, {"status": data.get("status", "")})
-            return await places.update_building(conn, _user(request), building_id, patch, settings)
+            return await places.update_building(
+                conn, signed_in(request), building_id, patch, settings
+            )
 
         return await self._change(request, conn, building_id, change, done="status")
 
@@ -310,16 +289,16 @@ class BuildingPages(Controller):
             form: dict[str, Any] = {
                 k: data.get(k, "") for k in ("prefix", "start", "digits", "count", "level")
             }
-            text = " ".join(_listed(data, "labels"))  # a field sent twice is two, not a list
+            text = " ".join(form_list(data.get("labels")))  # a field sent twice is two, not a list
             labels = text.replace(",", " ").replace("，", " ").split()
             if len(labels) == 1:
                 form["label"] = labels[0]
             elif labels:
                 form["labels"] = labels
-            form["features"] = _listed(data, "features")
+            form["features"] = form_list(data.get("features"))
             form["shared"] = data.get("shared", "true")
             new = parse_form(NewSpaces, form)
-            return await places.create_spaces(conn, _user(request), building_id, new, settings)
+            return await places.create_spaces(conn, signed_in(request), building_id, new, settings)
 
         return await self._change(request, conn, building_id, add, done="added", values=values)
 
@@ -338,10 +317,10 @@ class BuildingPages(Controller):
             patch = parse_form(
                 SpacePatch,
                 {"shared": data.get("shared", ""), "level": data.get("level", "")},
-                features=_listed(data, "features"),
+                features=form_list(data.get("features")),
             )
             return await places.update_space(
-                conn, _user(request), building_id, space_id, patch, settings
+                conn, signed_in(request), building_id, space_id, patch, settings
             )
 
         return await self._change(request, conn, building_id, change, done="changed")
@@ -358,7 +337,7 @@ class BuildingPages(Controller):
         settings = request.app.state.settings
 
         async def remove() -> None:
-            await places.delete_space(conn, _user(request), building_id, space_id, settings)
+            await places.delete_space(conn, signed_in(request), building_id, space_id, settings)
 
         return await self._change(request, conn, building_id, remove, done="removed")
 
@@ -374,7 +353,7 @@ class BuildingPages(Controller):
         done: str | None = None,
         values: Mapping[str, Any] | None = None,
     ) -> Template:
-        user, tz = _user(request), _tz(request)
+        user, tz = signed_in(request), _tz(request)
         now = utc_now()
         building = await places.get_building(conn, user, building_id, tz)
         rules = await offpeak.list_rules(conn, user, building_id)
@@ -387,7 +366,7 @@ class BuildingPages(Controller):
             request,
             "manager/calendar.html",
             problem=problem,
-            done=_done(request, done),
+            done=notice(request, _DONE, done),
             building=building,
             rules=rules,
             blackouts=blackouts,
@@ -424,9 +403,9 @@ class BuildingPages(Controller):
             fields = ("day_class", "start_time", "end_time", "valid_from", "valid_until")
             form = {k: data.get(k, "") for k in fields}
             # The form always offers the weekdays: none ticked is none, which the model refuses.
-            new = parse_form(NewOffPeakRule, form, weekdays=_listed(data, "weekdays"))
+            new = parse_form(NewOffPeakRule, form, weekdays=form_list(data.get("weekdays")))
             return await offpeak.create_rule(
-                conn, _user(request), building_id, new, settings=settings, now=utc_now()
+                conn, signed_in(request), building_id, new, settings=settings, now=utc_now()
             )
 
         return await self._change(
@@ -448,7 +427,7 @@ class BuildingPages(Controller):
         async def delete() -> None:
             await offpeak.delete_rule(
                 conn,
-                _user(request),
+                signed_in(request),
                 building_id,
                 rule_id,
                 cancel_reservations=cancel,
@@ -474,14 +453,14 @@ class BuildingPages(Controller):
         async def add() -> Any:
             tz = settings.tz
             form = {
-                "start": _local_datetime(data.get("start", ""), tz),
-                "end": _local_datetime(data.get("end", ""), tz),
+                "start": local_datetime(data.get("start", ""), tz),
+                "end": local_datetime(data.get("end", ""), tz),
                 "reason": data.get("reason", ""),
                 "cancel_reservations": data.get("cancel_reservations", "false"),
             }
             new = parse_form(NewBlackout, form)
             return await offpeak.create_blackout(
-                conn, _user(request), building_id, new, settings=settings, now=utc_now()
+                conn, signed_in(request), building_id, new, settings=settings, now=utc_now()
             )
 
         return await self._change(
@@ -501,7 +480,7 @@ class BuildingPages(Controller):
 
         async def lift() -> None:
             await offpeak.delete_blackout(
-                conn, _user(request), building_id, blackout_id, settings=settings, now=utc_now()
+                conn, signed_in(request), building_id, blackout_id, settings=settings, now=utc_now()
             )
 
         return await self._change(

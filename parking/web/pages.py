@@ -9,9 +9,11 @@ rolled back, exactly as the API's transaction would be.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from litestar import Request, Response
@@ -120,7 +122,7 @@ def render(
             "user": user,
             "menu": MENUS[user.role] if user else [],
             "path": request.url.path,
-            "today": utc_now().astimezone(request.app.state.settings.tz).date(),
+            "today": local_today(request),
             **context,
         },
         status_code=status_code,
@@ -196,6 +198,46 @@ def page_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     if problem.status_code == 403 and "csrf" in (problem.detail or "").lower():
         problem = Problem(403, "csrf", problem.detail or "CSRF token verification failed")
     return render(request, "error.html", problem=problem)
+
+
+def signed_in(request: ASGIConnection[Any, Any, Any, Any]) -> AuthUser:
+    """The reader of a guarded page (the guard let only a signed-in user through)."""
+    user = user_of(request.scope)
+    assert user is not None
+    return user
+
+
+def local_today(request: ASGIConnection[Any, Any, Any, Any]) -> dt.date:
+    """Today's date in the district's time zone."""
+    return utc_now().astimezone(request.app.state.settings.tz).date()
+
+
+def notice(
+    request: ASGIConnection[Any, Any, Any, Any], words: Mapping[str, str], done: str | None
+) -> str | None:
+    """The notice for a page's ``?done=<word>``, from that page's ``words`` (word -> label
+    key) in the reader's language; a word the page does not know shows nothing."""
+    key = words.get(done or "")
+    return translator(lang_of(request))(key) if key else None
+
+
+def form_list(value: Any) -> list[Any]:
+    """A form field that may repeat (checkboxes, several labels): always a list."""
+    if value is None or value == "":
+        return []
+    return [v for v in value if v != ""] if isinstance(value, list | tuple) else [value]
+
+
+def local_datetime(value: Any, tz: ZoneInfo) -> Any:
+    """A ``datetime-local`` field (no offset) as ISO text in the district's time; anything
+    else is handed on unchanged for the request model to refuse."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
 
 
 def money(fen: int | None) -> str:

@@ -30,7 +30,16 @@ from parking.places.schemas import Building
 from parking.prices import plans_of
 from parking.web.charts import Series, bar_chart, stacked_bar_chart
 from parking.web.i18n import translator
-from parking.web.pages import attempt, lang_of, money, page_role, parse_form, redirect, render
+from parking.web.pages import (
+    attempt,
+    lang_of,
+    local_today,
+    money,
+    page_role,
+    parse_form,
+    redirect,
+    render,
+)
 from parking.web.session import user_of
 from parking.windows import CalendarMissing, envelope, load_windows
 from pricing import service
@@ -102,10 +111,6 @@ KIND_COLOURS = {
     ChargeKind.LATE_CANCEL: "#8b5cf6",
     ChargeKind.REFUND: "#9aa3ae",
 }
-
-
-def _today(request: Request[Any, Any, Any]) -> dt.date:
-    return utc_now().astimezone(request.app.state.settings.tz).date()
 
 
 def _form_values(data: dict[str, Any], fields: frozenset[str] | set[str]) -> dict[str, Any]:
@@ -338,7 +343,7 @@ class PricePages(Controller):
         user = user_of(request.scope)
         assert user is not None
         tz = request.app.state.settings.tz
-        today = _today(request)
+        today = local_today(request)
         versions = await service.list_plans(conn, user, building_id, now=utc_now(), tz=tz)
         plans = await plans_of(conn, building_id)
         next_month = default_switch_date(today)
@@ -473,7 +478,7 @@ class PricePages(Controller):
         building = await self._building(request, conn, building_id)
         user = user_of(request.scope)
         tz = request.app.state.settings.tz
-        this_month = month_start(_today(request))
+        this_month = month_start(local_today(request))
         last_month = month_start(this_month - dt.timedelta(days=1))
         asked = {
             "from": first or last_month.isoformat(),
@@ -520,7 +525,7 @@ class PricePages(Controller):
         user = user_of(request.scope)
         assert user is not None
         tz = request.app.state.settings.tz
-        today = _today(request)
+        today = local_today(request)
         t = translator(lang_of(request))
         # A month that is not one is shown again as typed, with the problem.
         context: dict[str, Any] = {"building": building, "first": first or "", "last": last or ""}

@@ -36,11 +36,20 @@ from parking.reservations.schemas import BookingRequest, ReservationOut
 from parking.residents import repository as residents_repository
 from parking.residents import service as residents
 from parking.residents.schemas import NewVehicle, Vehicle, VerificationRequest
-from parking.security import AuthUser
 from parking.settings import Settings
-from parking.web.i18n import translator
-from parking.web.pages import attempt, lang_of, page_role, parse_form, redirect, render
-from parking.web.session import WEB_PREFIX, user_of
+from parking.web.pages import (
+    attempt,
+    form_list,
+    local_datetime,
+    local_today,
+    notice,
+    page_role,
+    parse_form,
+    redirect,
+    render,
+    signed_in,
+)
+from parking.web.session import WEB_PREFIX
 from pricing import service as pricing
 from pricing.quote import cancellation_fee
 
@@ -86,38 +95,9 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
     return request.app.state.settings
 
 
-def _me(request: Request[Any, Any, Any]) -> AuthUser:
-    user = user_of(request.scope)
-    assert user is not None  # the controllers' guard signed them in
-    return user
-
-
-def _done(request: Request[Any, Any, Any]) -> str | None:
-    key = _DONE.get(request.query_params.get("done", ""))
-    return translator(lang_of(request))(key) if key else None
-
-
-def _today(settings: Settings) -> dt.date:
-    return utc_now().astimezone(settings.tz).date()
-
-
 def _local_input(value: dt.datetime, settings: Settings) -> str:
     """An instant as a ``datetime-local`` input shows it: local wall time to the minute."""
     return value.astimezone(settings.tz).strftime("%Y-%m-%dT%H:%M")
-
-
-def _aware(text: Any, settings: Settings) -> Any:
-    """A ``datetime-local`` value as ISO text with the district's offset; anything else is
-    handed on unchanged for the request model to refuse."""
-    if not isinstance(text, str) or not text:
-        return text
-    try:
-        naive = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if naive.tzinfo is not None:
-        return text
-    return naive.replace(tzinfo=settings.tz).isoformat()
 
 
 def _yuan_to_fen(text: Any) -> Any:
@@ -129,12 +109,6 @@ def _yuan_to_fen(text: Any) -> Any:
     if not fen.is_finite() or fen.adjusted() > 20 or fen != fen.to_integral_value():
         return text  # too large for any price (and for a quick int) or a fraction of a fen
     return int(fen)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or value == "":
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _night_problem(message: str) -> Problem:
@@ -180,14 +154,14 @@ class AccountPages(Controller):
         problem: ProblemDetailsException | None = None,
         values: dict[str, Any] | None = None,
     ) -> Template:
-        me = _me(request)
+        me = signed_in(request)
         residency = await residents.residency_of(conn, me.id)
         compounds = [] if residency else await residents_repository.all_compounds(conn)
         return render(
             request,
             "resident/account.html",
             problem=problem,
-            done=None if problem else _done(request),
+            done=None if problem else notice(request, _DONE, request.query_params.get("done")),
             residency=residency,
             compounds=compounds,
             vehicles=await _vehicles(conn, me.id),
@@ -208,7 +182,7 @@ class AccountPages(Controller):
 
         async def action() -> Any:
             return await residents.verify(
-                conn, _me(request).id, parse_form(VerificationRequest, values)
+                conn, signed_in(request).id, parse_form(VerificationRequest, values)
             )
 
         _, problem = await attempt(conn, action)
@@ -225,7 +199,9 @@ class AccountPages(Controller):
         async def action() -> Vehicle:
             new = parse_form(NewVehicle, values)
             limit = _settings(request).max_vehicles_per_resident
-            return await residents.add_vehicle(conn, _me(request).id, new.plate, max_vehicles=limit)
+            return await residents.add_vehicle(
+                conn, signed_in(request).id, new.plate, max_vehicles=limit
+            )
 
         _, problem = await attempt(conn, action)
         if problem is not None:
@@ -238,7 +214,9 @@ class AccountPages(Controller):
     ) -> Template | Redirect:
         async def action() -> None:
             timezone = _settings(request).timezone
-            await residents.remove_vehicle(conn, _me(request).id, vehicle_id, timezone=timezone)
+            await residents.remove_vehicle(
+                conn, signed_in(request).id, vehicle_id, timezone=timezone
+            )
 
         _, problem = await attempt(conn, action)
         if problem is not None:
@@ -300,7 +278,7 @@ async def _search_page(
     problem: ProblemDetailsException | None = None,
 ) -> Template:
     settings = _settings(request)
-    me = _me(request)
+    me = signed_in(request)
     now = utc_now()
     local_now = now.astimezone(settings.tz)
     today = local_now.date()
@@ -326,7 +304,7 @@ async def _search_page(
         request,
         "resident/search.html",
         problem=problem,
-        done=None if problem else _done(request),
+        done=None if problem else notice(request, _DONE, request.query_params.get("done")),
         residency=residency,
         vehicles=vehicles,
         query=query,
@@ -361,7 +339,7 @@ class ReservationPages(Controller):
         problem: ProblemDetailsException | None = None,
     ) -> Template:
         settings = _settings(request)
-        me = _me(request)
+        me = signed_in(request)
         now = utc_now()
         listed = await reservations.list_own(
             conn, me.id, night=None, status=None, limit=100, offset=0, tz=settings.tz
@@ -373,7 +351,7 @@ class ReservationPages(Controller):
             request,
             "resident/reservations.html",
             problem=problem,
-            done=None if problem else _done(request),
+            done=None if problem else notice(request, _DONE, request.query_params.get("done")),
             upcoming=upcoming[::-1],  # soonest first
             past=past,
             terms=terms,
@@ -395,15 +373,15 @@ class ReservationPages(Controller):
             "building_id": data.get("building_id", ""),
             "night": data.get("night", ""),
             "vehicle_id": data.get("vehicle_id", ""),
-            "arrive": _aware(data.get("arrive", ""), settings),
-            "depart": _aware(data.get("depart", ""), settings),
-            "needs": _as_list(data.get("needs")),
+            "arrive": local_datetime(data.get("arrive", ""), settings.tz),
+            "depart": local_datetime(data.get("depart", ""), settings.tz),
+            "needs": form_list(data.get("needs")),
         }
 
         async def action() -> ReservationOut:
             booking = parse_form(BookingRequest, values)
             return await reservations.book(
-                conn, _me(request).id, booking, settings=settings, now=utc_now()
+                conn, signed_in(request).id, booking, settings=settings, now=utc_now()
             )
 
         _, problem = await attempt(conn, _night_in_range(action))
@@ -429,7 +407,7 @@ class ReservationPages(Controller):
         async def action() -> Any:
             new = parse_form(NewPass, values)
             return await passes.buy_pass(
-                conn, _me(request).id, new, now=utc_now(), settings=settings
+                conn, signed_in(request).id, new, now=utc_now(), settings=settings
             )
 
         _, problem = await attempt(conn, action)
@@ -462,7 +440,7 @@ class ReservationPages(Controller):
 
         async def action() -> ReservationOut:
             tz = _settings(request).tz
-            return await use_case(conn, _me(request).id, reservation_id, at=utc_now(), tz=tz)
+            return await use_case(conn, signed_in(request).id, reservation_id, at=utc_now(), tz=tz)
 
         _, problem = await attempt(conn, action)
         if problem is not None:
@@ -512,7 +490,7 @@ class AllocationPages(Controller):
         values: dict[str, Any] | None = None,
     ) -> Template:
         settings = _settings(request)
-        me = _me(request)
+        me = signed_in(request)
         now = utc_now()
         residency = await residents.residency_of(conn, me.id)
         nights = _request_nights(settings, now)
@@ -520,7 +498,7 @@ class AllocationPages(Controller):
             request,
             "resident/allocation.html",
             problem=problem,
-            done=None if problem else _done(request),
+            done=None if problem else notice(request, _DONE, request.query_params.get("done")),
             residency=residency,
             vehicles=await _vehicles(conn, me.id) if residency else [],
             nights=nights,
@@ -547,12 +525,12 @@ class AllocationPages(Controller):
             k: data.get(k, "")
             for k in ("night", "vehicle_id", "arrive", "depart", "max_walk_m", "max_price_yuan")
         }
-        shown["needs"] = _as_list(data.get("needs"))
+        shown["needs"] = form_list(data.get("needs"))
         values = {
             "night": shown["night"],
             "vehicle_id": shown["vehicle_id"],
-            "arrive": _aware(shown["arrive"], settings),
-            "depart": _aware(shown["depart"], settings),
+            "arrive": local_datetime(shown["arrive"], settings.tz),
+            "depart": local_datetime(shown["depart"], settings.tz),
             "max_walk_m": shown["max_walk_m"],
             "max_price_fen": _yuan_to_fen(shown["max_price_yuan"]),
             "needs": shown["needs"],
@@ -561,7 +539,7 @@ class AllocationPages(Controller):
         async def action() -> Any:
             new = parse_form(NewAllocationRequest, values)
             return await requests.submit(
-                conn, _me(request).id, new, settings=settings, now=utc_now()
+                conn, signed_in(request).id, new, settings=settings, now=utc_now()
             )
 
         _, problem = await attempt(conn, _night_in_range(action))
@@ -575,7 +553,7 @@ class AllocationPages(Controller):
     ) -> Template | Redirect:
         async def action() -> Any:
             return await requests.withdraw_own(
-                conn, _me(request).id, request_id, settings=_settings(request), now=utc_now()
+                conn, signed_in(request).id, request_id, settings=_settings(request), now=utc_now()
             )
 
         _, problem = await attempt(conn, action)
@@ -600,11 +578,11 @@ class ChargePages(Controller):
         month: FromQuery[str | None] = None,
     ) -> Template:
         settings = _settings(request)
-        chosen = month or month_text(_today(settings).replace(day=1))
+        chosen = month or month_text(local_today(request).replace(day=1))
 
         async def read() -> Any:
             return await pricing.monthly_statement(
-                conn, _me(request).id, parse_month(chosen), settings.tz
+                conn, signed_in(request).id, parse_month(chosen), settings.tz
             )
 
         found, problem = await attempt(conn, read)

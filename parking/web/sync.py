@@ -23,9 +23,8 @@ from integrations.district import outbox
 from parking.clock import utc_now
 from parking.db import DbConnection
 from parking.logs import mask_sensitive
-from parking.web.i18n import translator
-from parking.web.pages import attempt, lang_of, page_role, redirect, render
-from parking.web.session import WEB_PREFIX, user_of
+from parking.web.pages import attempt, notice, page_role, redirect, render, signed_in
+from parking.web.session import WEB_PREFIX
 
 __all__ = ["ROUTES", "SyncPages", "SyncReplayPages", "SyncState", "sync_state"]
 
@@ -102,6 +101,9 @@ def _age_minutes(since: dt.datetime | None) -> int | None:
     return None if since is None else max(0, int((utc_now() - since).total_seconds() // 60))
 
 
+_DONE = {"replayed": "sync.done.replayed", "retired": "sync.done.retired"}
+
+
 async def _sync_page(
     request: Request[Any, Any, Any],
     conn: asyncpg.Connection,
@@ -109,16 +111,14 @@ async def _sync_page(
     problem: ProblemDetailsException | None = None,
     done: str | None = None,
 ) -> Template:
-    user = user_of(request.scope)
-    assert user is not None
+    user = signed_in(request)
     settings = request.app.state.settings
     state = await sync_state(conn, None if user.role == "admin" else user.id)
-    notice = {"replayed": "sync.done.replayed", "retired": "sync.done.retired"}.get(done or "")
     return render(
         request,
         "sync/sync.html",
         problem=problem,
-        done=translator(lang_of(request))(notice) if notice else None,
+        done=notice(request, _DONE, done),
         state=state,
         age=_age_minutes(state.oldest_waiting_at),
         district_url=settings.district_url,

@@ -84,15 +84,16 @@ def quote(
     """The price of staying from ``arrive`` to ``depart`` on ``night`` under ``plan``.
 
     ``plan`` must be the version in force that night (``plan_in_force``); the stay must lie
-    within the night's window ``[window_start, window_end]`` and the window must start on
-    ``night`` in ``tz``. Per use: one line, the flat fee for the night's entry, whatever
-    the length of the stay. Monthly: passes are the product (``pass_price``); a single
+    within the night's window ``[window_start, window_end]``, and the window must start on
+    ``night`` in ``tz`` or, where a blackout cut its first hours away, on the morning after.
+    Per use: one line, the flat fee for the night's entry, whatever the length of the
+    stay. Monthly: passes are the product (``pass_price``); a single
     night (a night a holder released, a space no pass holds) is sold at the plan's
     per-use fee when the plan sets one, and otherwise this raises ``NotBookable``.
     """
     _require_aware(window_start=window_start, window_end=window_end, arrive=arrive, depart=depart)
     _require_usable(plan, night)
-    if window_start.astimezone(tz).date() != night:
+    if not 0 <= (window_start.astimezone(tz).date() - night).days <= 1:
         raise ValueError(f"the window starting {window_start.isoformat()} is not night {night}")
     if not window_start <= arrive < depart <= window_end:
         raise ValueError("the stay must start before it ends and lie within the night's window")

@@ -225,6 +225,23 @@ async def test_a_stay_must_lie_inside_one_window(client, conn, manager, resident
     assert ids(depart_only) == [evening["id"]]
 
 
+async def test_a_window_whose_evening_is_blacked_out_is_priced_on_its_night(
+    client, conn, manager, resident
+) -> None:
+    night = tomorrow()
+    place = await _place(client, conn, manager, 100, 0, window=(dt.time(19), dt.time(8)))
+    await conn.execute(
+        "INSERT INTO blackouts (building_id, period) VALUES ($1, tstzrange($2, $3))",
+        place["id"],
+        at(night, 18),
+        at(night, 2),
+    )
+    [item] = await _found(client, resident)
+    assert item["building_id"] == place["id"]
+    assert _same_instants(item["window"], at(night, 2), at(night, 8))
+    assert (item["price_fen"], item["bookable"]) == (1000, True)
+
+
 def _same_instants(window: dict, start: dt.datetime, end: dt.datetime) -> bool:
     return (
         dt.datetime.fromisoformat(window["start"]) == start

@@ -75,6 +75,15 @@ def test_quote_prices_a_stay_after_midnight_on_the_night_it_belongs_to() -> None
     assert q.total_fen == 1000
 
 
+def test_a_window_cut_by_a_blackout_until_after_midnight_is_still_its_nights() -> None:
+    # A blackout over the evening leaves the window's part from 01:30 the morning after.
+    q = quote(PER_USE, NIGHT, at(6, 1, 30), WINDOW_END, at(6, 1, 30), WINDOW_END)
+    assert (q.night, q.total_fen) == (NIGHT, 1000)
+    # Two mornings after is no longer this night's window.
+    with pytest.raises(ValueError, match="is not night"):
+        quote(PER_USE, D(2026, 12, 4), at(6, 1, 30), WINDOW_END, at(6, 1, 30), WINDOW_END)
+
+
 def test_a_monthly_plan_sells_no_single_night() -> None:
     with pytest.raises(NotBookable, match="monthly passes"):
         quote(MONTHLY, NIGHT, WINDOW_START, WINDOW_END, WINDOW_START, WINDOW_END)

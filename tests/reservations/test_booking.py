@@ -104,6 +104,24 @@ async def test_without_times_the_booking_takes_the_whole_window(
     assert (stay.lower, stay.upper) == (at(night, 19), at(night, 7))
 
 
+async def test_a_blackout_over_the_evening_leaves_the_morning_after_to_book(
+    client, conn, place, resident, night
+) -> None:
+    # What is left of the night's window starts after midnight; it is still that night's.
+    await conn.execute(
+        "INSERT INTO blackouts (building_id, period) VALUES ($1, tstzrange($2, $3))",
+        place.id,
+        at(night, 18),
+        at(night, 1, 30),
+    )
+    response = await post_booking(client, place, resident, night)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert dt.datetime.fromisoformat(body["start"]) == at(night, 1, 30)
+    assert dt.datetime.fromisoformat(body["end"]) == at(night, 7)
+    assert (body["night"], body["fee_fen"]) == (night.isoformat(), 1000)
+
+
 async def test_one_given_end_takes_the_other_from_its_window(
     client, place, resident, night, settings
 ) -> None:

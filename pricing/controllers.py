@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from parking.clock import utc_now
 from parking.db import DbConnection
+from parking.idempotency import IDEMPOTENCY_KEY_HEADER
 from parking.passes.schemas import MonthText
 from parking.passes.service import parse_month
 from parking.reservations.controllers import IdempotencyKey, once_per_key
@@ -27,6 +29,33 @@ __all__ = [
 ]
 
 Fee = Annotated[int | None, QueryParameter(ge=0, le=100_000_000)]
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name=IDEMPOTENCY_KEY_HEADER,
+        required=False,
+        description="Optional: a unique value per new version (a UUID); the same value on a "
+        "retry answers the first result again instead of making a second version.",
+    ),
+]
+_ONCE = (
+    "With an Idempotency-Key, the same key and body again answer the first result "
+    "(201 or a 4xx problem) with `Idempotent-Replayed: true`; without one, every call "
+    "makes a version."
+)
+
+
+async def _once(
+    conn: DbConnection,
+    request: AuthRequest,
+    key: str | None,
+    body: Any,
+    run: Callable[[], Awaitable[PlanOut]],
+) -> Response[Any]:
+    """``run()`` once per Idempotency-Key when the caller sends one, else every time."""
+    if key is None:
+        return Response(content=await run(), status_code=201)
+    return await once_per_key(conn, request, key, body, run)
 
 
 class PlanController(Controller):
@@ -41,23 +70,36 @@ class PlanController(Controller):
         tz = request.app.state.settings.tz
         return await service.list_plans(conn, request.user, building_id, now=utc_now(), tz=tz)
 
-    @post("/", status_code=201, summary="A new plan version from a date after today")
+    @post(
+        "/",
+        status_code=201,
+        summary="A new plan version from a date after today",
+        description=_ONCE,
+    )
     async def create(
         self,
         building_id: FromPath[int],
         data: JSONBody[NewPlan],
         conn: DbConnection,
         request: AuthRequest,
-    ) -> PlanOut:
+        idempotency_key: OptionalIdempotencyKey = None,
+    ) -> Response[PlanOut]:
         tz = request.app.state.settings.tz
-        return await service.create_plan(
-            conn, request.user, building_id, data, now=utc_now(), tz=tz
+        return await _once(
+            conn,
+            request,
+            idempotency_key,
+            data,
+            lambda: service.create_plan(
+                conn, request.user, building_id, data, now=utc_now(), tz=tz
+            ),
         )
 
     @post(
         "/switch",
         status_code=201,
         summary="Schedule a switch of mode (default: the first day of next month)",
+        description=_ONCE,
     )
     async def switch(
         self,
@@ -65,10 +107,17 @@ class PlanController(Controller):
         data: JSONBody[PlanSwitch],
         conn: DbConnection,
         request: AuthRequest,
-    ) -> PlanOut:
+        idempotency_key: OptionalIdempotencyKey = None,
+    ) -> Response[PlanOut]:
         tz = request.app.state.settings.tz
-        return await service.switch_plan(
-            conn, request.user, building_id, data, now=utc_now(), tz=tz
+        return await _once(
+            conn,
+            request,
+            idempotency_key,
+            data,
+            lambda: service.switch_plan(
+                conn, request.user, building_id, data, now=utc_now(), tz=tz
+            ),
         )
 
     @post(

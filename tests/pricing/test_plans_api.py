@@ -177,6 +177,34 @@ async def test_a_switch_keeps_the_other_terms_and_queues_rates(client, conn, man
     assert latest["effective_from"] == f"{switch_date.isoformat()}T00:00:00+08:00"
 
 
+@pytest.mark.parametrize("route", ["/plans", "/plans/switch"])
+async def test_a_new_version_sent_again_under_its_key_is_made_once(
+    client, conn, managed, route
+) -> None:
+    building, headers = managed
+    url = f"/buildings/{building.id}{route}"
+    body = {"mode": "per_use", "per_use_fee_fen": 1200}
+    once = {**headers, "Idempotency-Key": f"new-version-{route}"}
+    first = await client.post(url, json=body, headers=once)
+    again = await client.post(url, json=body, headers=once)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    count = "SELECT count(*) FROM price_plans WHERE building_id = $1"
+    assert await conn.fetchval(count, building.id) == 2
+    assert len(await outbox_rows(conn, "rates")) == 1
+    # The key of one version is not another's.
+    assert_problem(
+        await client.post(url, json={**body, "per_use_fee_fen": 900}, headers=once),
+        422,
+        "idempotency-mismatch",
+    )
+    # Without a key, every call makes a version, as before keys were taken.
+    for _ in range(2):
+        assert (await client.post(url, json=body, headers=headers)).status_code == 201
+    assert await conn.fetchval(count, building.id) == 4
+
+
 async def test_a_scheduled_version_is_withdrawn_once_and_not_after_it_took_effect(
     client, conn, managed
 ) -> None:

@@ -25,8 +25,10 @@ __all__ = [
     "IDEMPOTENCY_KEY_HEADER",
     "MAX_KEY_LENGTH",
     "REPLAYED_HEADER",
+    "done_before",
     "idempotent",
     "purge_expired_keys",
+    "remember",
     "request_hash",
 ]
 
@@ -37,6 +39,8 @@ MAX_KEY_LENGTH = 255
 # Held to the end of the request's transaction: a second request with the same key
 # while the first runs cannot take it, and is told so instead of waiting.
 _TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended('idem:' || $1 || ':' || $2, 0))"
+# The same lock, waited for: a page's form sent twice is answered once the first is done.
+_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('idem:' || $1 || ':' || $2, 0))"
 # A statement of its own, after the lock: its snapshot then includes the answer of a
 # first request that committed just before the lock was taken (one statement would
 # read with a snapshot from before it).
@@ -171,6 +175,33 @@ async def idempotent(
         status, answer = problem.status_code, _jsonable(problem.to_response(request).content)
     await conn.execute(_INSERT, user_id, key, fingerprint, status, answer)
     return _answer(status, answer, replayed=False)
+
+
+async def done_before(
+    conn: asyncpg.Connection, user_id: int, key: str, fingerprint: str, ttl_hours: int
+) -> bool:
+    """Whether this user already did this request under ``key``, waiting for one still running.
+
+    For the pages, whose forms carry a key of their own: a form sent again with the same
+    values is a repeat; under the same key with other values (the form kept open and
+    changed), the old answer is dropped and the new request runs. ``conn`` must be the
+    request's transaction, which holds the key until it ends.
+    """
+    await conn.execute(_LOCK, str(user_id), key)
+    stored = await conn.fetchrow(_GET, user_id, key, ttl_hours)
+    if stored is None:
+        return False
+    if stored["fresh"] and stored["request_hash"] == fingerprint:
+        return True
+    await conn.execute(_DELETE, user_id, key)
+    return False
+
+
+async def remember(
+    conn: asyncpg.Connection, user_id: int, key: str, fingerprint: str, status: int, answer: Any
+) -> None:
+    """Store that the request under ``key`` was done, in the transaction that did it."""
+    await conn.execute(_INSERT, user_id, key, fingerprint, status, _jsonable(answer))
 
 
 async def purge_expired_keys(conn: asyncpg.Connection, now: dt.datetime, ttl_hours: int) -> int:

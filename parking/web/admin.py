@@ -38,6 +38,7 @@ from parking.security import Role
 from parking.web.i18n import TEXT, translator
 from parking.web.pages import (
     attempt,
+    attempt_once,
     lang_of,
     notice,
     page_role,
@@ -181,7 +182,7 @@ class AccountPages(Controller):
         async def create() -> Any:
             return await account_service.create_account(conn, parse_form(NewAccount, values))
 
-        _, problem = await attempt(conn, create)
+        problem = await attempt_once(request, conn, create)
         if problem is not None:
             # The form comes back without the password, and without the phone: a phone
             # is never shown in full.
@@ -303,7 +304,7 @@ class WhitelistPages(Controller):
             patch = parse_form(CompoundPatch, values)
             return await resident_service.update_compound(conn, compound_id, patch)
 
-        _, problem = await attempt(conn, update)
+        problem = await attempt_once(request, conn, update)
         if problem is not None:
             return await _whitelist_page(
                 request, conn, problem=problem, editing=compound_id, edit_values=values
@@ -455,7 +456,7 @@ class HolidayPages(Controller):
                 now=utc_now(),
             )
 
-        _, problem = await attempt(conn, enter)
+        problem = await attempt_once(request, conn, enter)
         if problem is not None:
             return await _year_page(
                 request, conn, year, problem=_shown(request, problem), text=text
@@ -471,7 +472,7 @@ class HolidayPages(Controller):
                 conn, year, settings=request.app.state.settings, now=utc_now()
             )
 
-        _, problem = await attempt(conn, remove)
+        problem = await attempt_once(request, conn, remove)
         if problem is not None:
             return await _year_page(request, conn, year, problem=problem)
         return redirect(f"{HOLIDAYS}?done=removed")

@@ -31,7 +31,8 @@ from parking.places import service as places
 from parking.places.schemas import Building, BuildingPatch, NewSpaces, SpacePatch
 from parking.security import AuthUser
 from parking.web.pages import (
-    attempt,
+    attempt_once,
+    form_fields,
     form_list,
     local_datetime,
     notice,
@@ -247,7 +248,7 @@ class BuildingPages(Controller):
     ) -> Template | Redirect:
         """Run a use case; on success back to the page with a notice, else the page again
         with the problem (nothing changed)."""
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is None:
             return redirect(f"{WEB_PREFIX}/buildings/{building_id}{page}?done={done}")
         if page == "/calendar":
@@ -283,7 +284,7 @@ class BuildingPages(Controller):
         data: Form,
     ) -> Template | Redirect:
         settings = request.app.state.settings
-        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+        values = form_fields(data)
 
         async def add() -> Any:
             form: dict[str, Any] = {
@@ -397,7 +398,7 @@ class BuildingPages(Controller):
         data: Form,
     ) -> Template | Redirect:
         settings = request.app.state.settings
-        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+        values = form_fields(data)
 
         async def add() -> Any:
             fields = ("day_class", "start_time", "end_time", "valid_from", "valid_until")
@@ -448,7 +449,7 @@ class BuildingPages(Controller):
         data: Form,
     ) -> Template | Redirect:
         settings = request.app.state.settings
-        values = {k: v for k, v in data.items() if k != "_csrf_token"}
+        values = form_fields(data)
 
         async def add() -> Any:
             tz = settings.tz

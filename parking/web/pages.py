@@ -24,6 +24,7 @@ from litestar.plugins.problem_details import ProblemDetailsException
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, ValidationError
 
+from parking import idempotency
 from parking.clock import utc_now
 from parking.errors import Problem, to_problem
 from parking.security import AuthUser, Role
@@ -33,6 +34,8 @@ from parking.web.session import WEB_PREFIX, user_of
 __all__ = [
     "LoginRequired",
     "attempt",
+    "attempt_once",
+    "form_fields",
     "form_problem",
     "lang_of",
     "page_exception_handler",
@@ -46,6 +49,10 @@ T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
 LANG_COOKIE = "lang"
+CSRF_FIELD = "_csrf_token"
+FORM_KEY_FIELD = "_form_key"
+"""Every form's own key (``templates/csrf.html``), new each time the form is shown."""
+_FORM_KEY_LENGTH = 64
 
 # Each role's pages, in the order of its menu: (label key, path).
 MENUS: dict[Role, list[tuple[str, str]]] = {
@@ -165,6 +172,40 @@ async def attempt(
         return None, problem
 
 
+async def attempt_once(
+    request: Request[Any, Any, Any], conn: asyncpg.Connection, action: Callable[[], Awaitable[Any]]
+) -> ProblemDetailsException | None:
+    """``attempt`` once per form shown: None when done (now or before), else the problem.
+
+    The same form sent again with the same values (a second tap with JavaScript off, a
+    resend after a lost answer) waits for the first to finish and is answered as done,
+    without doing it twice. A refused form is not remembered: sent again, it is checked
+    again. Keys are kept as the API's Idempotency-Keys are (``idempotency_ttl_hours``).
+    """
+    form = await request.form()
+    raw = form.get(FORM_KEY_FIELD)
+    if not isinstance(raw, str) or not 1 <= len(raw) <= _FORM_KEY_LENGTH:
+        return (await attempt(conn, action))[1]
+    user = signed_in(request)
+    key = f"page:{raw}"
+    sent = sorted(
+        (k, str(v)) for k, v in form.multi_items() if k not in (CSRF_FIELD, FORM_KEY_FIELD)
+    )
+    fingerprint = idempotency.request_hash(request.method, request.url.path, sent)
+    ttl = request.app.state.settings.idempotency_ttl_hours
+    if await idempotency.done_before(conn, user.id, key, fingerprint, ttl):
+        return None
+    _, problem = await attempt(conn, action)
+    if problem is None:
+        await idempotency.remember(conn, user.id, key, fingerprint, 303, {"page": request.url.path})
+    return problem
+
+
+def form_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields a reader filled in: the form's own CSRF token and key left out."""
+    return {k: v for k, v in data.items() if k not in (CSRF_FIELD, FORM_KEY_FIELD)}
+
+
 def form_problem(error: ValidationError) -> Problem:
     """A pydantic error as the 422 the API answers, with the fields named by their form names."""
     fields = [
@@ -177,7 +218,7 @@ def form_problem(error: ValidationError) -> Problem:
 
 def parse_form(model: type[M], form: Mapping[str, Any], **fixed: Any) -> M:
     """The form as the API's own request model (empty fields left out), or a 422 problem."""
-    values = {k: v for k, v in form.items() if k != "_csrf_token" and v != ""}
+    values = {k: v for k, v in form_fields(form).items() if v != ""}
     values.update(fixed)
     try:
         return model.model_validate(values)

@@ -32,6 +32,7 @@ from parking.web.charts import Series, bar_chart, stacked_bar_chart
 from parking.web.i18n import translator
 from parking.web.pages import (
     attempt,
+    attempt_once,
     lang_of,
     local_today,
     money,
@@ -396,7 +397,7 @@ class PricePages(Controller):
         values: dict[str, Any],
         change: Any,
     ) -> Template | Redirect:
-        _, problem = await attempt(conn, change)
+        problem = await attempt_once(request, conn, change)
         if problem is not None:
             return await self._prices_page(
                 request, conn, building_id, problem=problem, form=form, values=values

@@ -39,6 +39,7 @@ from parking.residents.schemas import NewVehicle, Vehicle, VerificationRequest
 from parking.settings import Settings
 from parking.web.pages import (
     attempt,
+    attempt_once,
     form_list,
     local_datetime,
     local_today,
@@ -185,7 +186,7 @@ class AccountPages(Controller):
                 conn, signed_in(request).id, parse_form(VerificationRequest, values)
             )
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             return await self._page(request, conn, problem, values)
         return redirect(f"{WEB_PREFIX}/account?done=verified")
@@ -203,7 +204,7 @@ class AccountPages(Controller):
                 conn, signed_in(request).id, new.plate, max_vehicles=limit
             )
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             return await self._page(request, conn, problem, values)
         return redirect(f"{WEB_PREFIX}/account?done=vehicle-added")
@@ -218,7 +219,7 @@ class AccountPages(Controller):
                 conn, signed_in(request).id, vehicle_id, timezone=timezone
             )
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             return await self._page(request, conn, problem)
         return redirect(f"{WEB_PREFIX}/account?done=vehicle-removed")
@@ -384,7 +385,7 @@ class ReservationPages(Controller):
                 conn, signed_in(request).id, booking, settings=settings, now=utc_now()
             )
 
-        _, problem = await attempt(conn, _night_in_range(action))
+        problem = await attempt_once(request, conn, _night_in_range(action))
         if problem is not None:
             # Back to the search the booking came from, with the problem.
             needs = values["needs"]
@@ -410,7 +411,7 @@ class ReservationPages(Controller):
                 conn, signed_in(request).id, new, now=utc_now(), settings=settings
             )
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             params = {k: data.get(k, "") for k in ("night", "radius_m")}
             return await _search_page(request, conn, params, problem)
@@ -442,7 +443,7 @@ class ReservationPages(Controller):
             tz = _settings(request).tz
             return await use_case(conn, signed_in(request).id, reservation_id, at=utc_now(), tz=tz)
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             return await self._page(request, conn, problem)
         return redirect(f"{WEB_PREFIX}/reservations?done={done}")
@@ -542,7 +543,7 @@ class AllocationPages(Controller):
                 conn, signed_in(request).id, new, settings=settings, now=utc_now()
             )
 
-        _, problem = await attempt(conn, _night_in_range(action))
+        problem = await attempt_once(request, conn, _night_in_range(action))
         if problem is not None:
             return await self._page(request, conn, problem, shown)
         return redirect(f"{WEB_PREFIX}/allocation-requests?done=requested")
@@ -556,7 +557,7 @@ class AllocationPages(Controller):
                 conn, signed_in(request).id, request_id, settings=_settings(request), now=utc_now()
             )
 
-        _, problem = await attempt(conn, action)
+        problem = await attempt_once(request, conn, action)
         if problem is not None:
             return await self._page(request, conn, problem)
         return redirect(f"{WEB_PREFIX}/allocation-requests?done=withdrawn")

@@ -155,7 +155,8 @@ async def screenshot(page: Page, name: str) -> Path:
 
 
 class WebForm:
-    """Posting a page's form from a test client: reads the CSRF token the page carries."""
+    """Posting a page's form from a test client as a browser does: with the CSRF token the
+    page carries and the key of the form sent (when the page shows a form for that action)."""
 
     def __init__(self, client: AsyncTestClient) -> None:
         self.client = client
@@ -167,11 +168,40 @@ class WebForm:
         assert found, "the page has no form with a CSRF token"
         return found.group(1)
 
-    async def post(self, form_page: str, action: str, data: dict[str, str], **kwargs: object):
-        token = await self.token(form_page)
+    async def shown(self, form_page: str, action: str) -> dict[str, str]:
+        """The hidden fields of the form for ``action`` on the page as it is shown now."""
+        page = await self.client.get(form_page)
+        assert page.status_code == 200, page.text
+        return form_fields_of(page.text, action)
+
+    async def send(self, action: str, data: dict[str, str], shown: dict[str, str], **kwargs):
+        """Post ``data`` with the hidden fields of a form shown before."""
         return await self.client.post(
-            action, data={**data, "_csrf_token": token}, follow_redirects=False, **kwargs
+            action, data={**data, **shown}, follow_redirects=False, **kwargs
         )
+
+    async def post(self, form_page: str, action: str, data: dict[str, str], **kwargs: object):
+        page = await self.client.get(form_page)
+        assert page.status_code == 200, page.text
+        shown = form_fields_of(page.text, action)
+        if not shown:  # an action the page shows no form for: its token only
+            found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+            assert found, "the page has no form with a CSRF token"
+            shown = {"_csrf_token": found.group(1)}
+        return await self.send(action, data, shown, **kwargs)
+
+
+def form_fields_of(html: str, action: str) -> dict[str, str]:
+    """The CSRF token and form key of the first form posting to ``action`` ({} if none)."""
+    for form in re.finditer(r"<form\b([^>]*)>(.*?)</form>", html, re.S):
+        if f'action="{action}"' in form.group(1):
+            return dict(
+                re.findall(
+                    r'<input type="hidden" name="(_csrf_token|_form_key)" value="([^"]*)">',
+                    form.group(2),
+                )
+            )
+    return {}
 
 
 @pytest.fixture

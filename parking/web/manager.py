@@ -43,7 +43,7 @@ from parking.web.pages import (
     signed_in,
 )
 from parking.web.session import WEB_PREFIX
-from parking.windows import CalendarMissing, envelope, load_window_results
+from parking.windows import CalendarMissing, Window, envelope, load_window_results
 
 __all__ = ["ROUTES", "BuildingPages"]
 
@@ -116,29 +116,68 @@ class Night:
         return bool(self.windows)
 
 
+@dataclass(frozen=True, slots=True)
+class Tonight:
+    """A building's current night on the list: which night, until when, what is free."""
+
+    night: dt.date
+    until: dt.datetime | None
+    free: int | CalendarMissing | None
+    under_way: bool
+    """Last night, whose window is still open after midnight."""
+
+
+async def current_nights(
+    conn: asyncpg.Connection, building_ids: list[int], now: dt.datetime, tz: ZoneInfo
+) -> dict[int, tuple[dt.date, tuple[Window, ...] | CalendarMissing | None]]:
+    """Each building's current night and its windows: last night while its window is still
+    open (after midnight, the night under way), else tonight."""
+    today = now.astimezone(tz).date()
+    yesterday = today - _DAY
+    results = await load_window_results(conn, building_ids, [yesterday, today], tz)
+    current: dict[int, tuple[dt.date, tuple[Window, ...] | CalendarMissing | None]] = {}
+    for building_id in building_ids:
+        last = results.get((building_id, yesterday))
+        hull = None if last is None or isinstance(last, CalendarMissing) else envelope(last)
+        if hull is not None and hull.end > now:
+            current[building_id] = (yesterday, last)
+        else:
+            current[building_id] = (today, results.get((building_id, today)))
+    return current
+
+
 async def tonight_free(
-    conn: asyncpg.Connection, buildings: list[Building], tz: ZoneInfo
-) -> dict[int, int | CalendarMissing | None]:
-    """Each building's spaces free for tonight's whole sharing period (None: no sharing
-    tonight; ``CalendarMissing``: the holiday calendar tonight's windows need is missing)."""
-    tonight = utc_now().astimezone(tz).date()
-    results = await load_window_results(conn, [b.id for b in buildings], [tonight], tz)
+    conn: asyncpg.Connection, buildings: list[Building], now: dt.datetime, tz: ZoneInfo
+) -> dict[int, Tonight]:
+    """Each building's spaces free for the rest of its current night's sharing period (None:
+    no sharing that night; ``CalendarMissing``: the holiday calendar its windows need is
+    missing). After midnight, a night still under way is the current one: what a resident
+    may still book now."""
+    current = await current_nights(conn, [b.id for b in buildings], now, tz)
     intervals = []
-    missing: dict[int, CalendarMissing] = {}
+    ends: dict[int, dt.datetime] = {}
     for building in buildings:
-        result = results.get((building.id, tonight))
-        if isinstance(result, CalendarMissing):
-            missing[building.id] = result
+        _, result = current[building.id]
+        if result is None or isinstance(result, CalendarMissing):
             continue
-        hull = None if result is None else envelope(result)
+        hull = envelope(result)
         if hull is not None:
-            intervals.append(Interval(building.id, hull.start, hull.end))
+            ends[building.id] = hull.end
+            intervals.append(Interval(building.id, max(hull.start, now), hull.end))
     free = await free_space_counts(conn, intervals)
-    # A suspended building has nothing free, whatever stands empty (the availability message).
+    today = now.astimezone(tz).date()
+    shown = {}
     for building in buildings:
-        if building.status != "active" and building.id in free:
-            free[building.id] = 0
-    return {b.id: missing.get(b.id, free.get(b.id)) for b in buildings}
+        night, result = current[building.id]
+        count: int | CalendarMissing | None = (
+            result if isinstance(result, CalendarMissing) else free.get(building.id)
+        )
+        # A suspended building has nothing free, whatever stands empty (the availability
+        # message).
+        if building.status != "active" and isinstance(count, int):
+            count = 0
+        shown[building.id] = Tonight(night, ends.get(building.id), count, night != today)
+    return shown
 
 
 async def calendar_nights(
@@ -196,8 +235,8 @@ class BuildingPages(Controller):
     async def buildings(self, request: Request[Any, Any, Any], conn: DbConnection) -> Template:
         tz = _tz(request)
         buildings = await places.list_buildings(conn, signed_in(request), None, tz)
-        free = await tonight_free(conn, buildings, tz)
-        return render(request, "manager/buildings.html", buildings=buildings, free=free)
+        free = await tonight_free(conn, buildings, utc_now(), tz)
+        return render(request, "manager/buildings.html", buildings=buildings, free=free, tz=tz)
 
     # --- one building: details and spaces
 
@@ -361,7 +400,8 @@ class BuildingPages(Controller):
         blackouts = await offpeak.list_blackouts(
             conn, user, building_id, include_past=False, now=now
         )
-        first = now.astimezone(tz).date()
+        # From the night under way: after midnight, last night while its window is open.
+        [(first, _)] = (await current_nights(conn, [building.id], now, tz)).values()
         nights = await calendar_nights(conn, user, building, blackouts, first, tz)
         return render(
             request,

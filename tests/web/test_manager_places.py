@@ -39,6 +39,24 @@ from tests.helpers import PASSWORD
 from tests.web.conftest import WebForm
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[dt.datetime], None]:
+    """Sets the instant the manager pages read as now."""
+
+    def set_now(now: dt.datetime) -> None:
+        monkeypatch.setattr("parking.web.manager.utc_now", lambda: now.astimezone(dt.UTC))
+
+    return set_now
+
+
+@pytest.fixture
+def afternoon(clock: Callable[[dt.datetime], None]) -> dt.date:
+    """Today at 15:00 for the manager pages: tonight is the coming night, whole."""
+    today = local_today()
+    clock(local(today, 15))
+    return today
+
+
 async def _sign_in(web: WebForm, email: str) -> None:
     answer = await web.post("/app/login", "/app/login", {"email": email, "password": PASSWORD})
     assert answer.status_code == 303, answer.text
@@ -103,7 +121,7 @@ async def _counts(conn: asyncpg.Connection) -> list[int]:
 
 
 async def test_the_list_shows_own_buildings_with_shared_spaces_and_tonight_free(
-    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, afternoon: dt.date
 ) -> None:
     manager = await _manager(web, conn)
     own = await make_building(conn, spaces=3, manager_id=manager.id)
@@ -130,7 +148,7 @@ async def test_the_list_shows_own_buildings_with_shared_spaces_and_tonight_free(
 
 
 async def test_the_list_tells_a_missing_holiday_calendar_from_not_sharing(
-    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, afternoon: dt.date
 ) -> None:
     manager = await _manager(web, conn)
     building = await make_building(conn, spaces=2, manager_id=manager.id)
@@ -144,6 +162,52 @@ async def test_the_list_tells_a_missing_holiday_calendar_from_not_sharing(
     tonight = re.search(r'class="tonight">(.*?)</dd>', item, re.S).group(1)
     assert f"缺 {year} 年节假日" in tonight
     assert "今晚不共享" not in tonight
+
+
+async def test_after_midnight_the_list_and_calendar_show_the_night_under_way(
+    client: AsyncTestClient,
+    web: WebForm,
+    conn: asyncpg.Connection,
+    clock: Callable[[dt.datetime], None],
+) -> None:
+    manager = await _manager(web, conn)
+    building = await make_building(conn, spaces=3, manager_id=manager.id)  # 19:00-07:00
+    a, b, c = building.space_ids
+    last, coming = night_in(1), night_in(2)
+    resident, other = await make_resident(conn), await make_resident(conn)
+    # Last night: a was left at 23:00, b is taken until 06:00.
+    await insert_reservation(
+        conn, space_id=a, start=at(last, 20), end=at(last, 23), resident=resident
+    )
+    await insert_reservation(
+        conn, space_id=b, start=at(last, 0, 30), end=at(last, 6), resident=other
+    )
+    # The coming night: a and c are booked.
+    await insert_reservation(
+        conn, space_id=a, start=at(coming, 21), end=at(coming, 6), resident=resident
+    )
+    await insert_reservation(
+        conn, space_id=c, start=at(coming, 22), end=at(coming, 6), resident=other
+    )
+
+    async def listed() -> str:
+        html = (await client.get("/app/buildings")).text
+        item = re.search(rf'data-building="{building.id}".*?</li>', html, re.S).group(0)
+        return re.search(r'class="tonight">(.*?)</dd>', item, re.S).group(1)
+
+    # 01:30: last night is under way; a and c are free for the rest of it.
+    clock(at(last, 1, 30))
+    shown = await listed()
+    assert shown.startswith("2 ") and "昨晚时段，至 07:00" in shown
+    nights = _nights((await client.get(f"/app/buildings/{building.id}/calendar")).text)
+    assert min(nights) == last.isoformat() and len(nights) == 30
+    assert nights[last.isoformat()] == (3, 1, True, False)  # b all night, a till 23:00
+    # 07:00: last night's window has closed; the list and calendar are the coming night's.
+    clock(at(last, 7))
+    assert await listed() == "1"
+    nights = _nights((await client.get(f"/app/buildings/{building.id}/calendar")).text)
+    assert min(nights) == coming.isoformat()
+    assert nights[coming.isoformat()] == (3, 1, True, False)
 
 
 async def test_an_admin_sees_every_building(
@@ -510,7 +574,7 @@ def _nights(html: str) -> dict[str, tuple[int, int, bool, bool]]:
 
 
 async def test_the_calendar_counts_capacity_and_free_spaces_by_hand(
-    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, afternoon: dt.date
 ) -> None:
     manager = await _manager(web, conn)
     # Three shared spaces (and one not shared), shared 19:00-07:00 every night.
@@ -587,7 +651,11 @@ async def test_labels_sent_as_repeated_fields_are_each_a_label(
 
 
 async def test_a_suspended_building_has_nothing_free_as_the_platform_is_told(
-    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, settings: Settings
+    client: AsyncTestClient,
+    web: WebForm,
+    conn: asyncpg.Connection,
+    settings: Settings,
+    afternoon: dt.date,
 ) -> None:
     manager = await _manager(web, conn)
     building = await make_building(conn, spaces=2, manager_id=manager.id)

@@ -8,6 +8,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "manager.buildings.shared": ("共享车位 / 全部", "Shared / all spaces"),
     "manager.buildings.tonight_free": ("今晚空闲", "Free tonight"),
     "manager.buildings.not_sharing": ("今晚不共享", "Not sharing tonight"),
+    "manager.buildings.under_way": ("昨晚时段，至 {until}", "last night's, until {until}"),
     "manager.buildings.fee": ("当前价格", "Price now"),
     "manager.buildings.per_use": ("按次 ¥{amount}", "CNY {amount} per use"),
     "manager.buildings.monthly": ("月卡 ¥{amount}", "CNY {amount} monthly pass"),

@@ -19,7 +19,7 @@ def test_every_template_and_asset_is_package_data() -> None:
         if path.is_file()
     ]
     assert any(f.endswith("base.html") for f in files) and any(
-        f.endswith("htmx.min.js") for f in files
+        f.endswith("app.js") for f in files
     )
     # As setuptools reads the patterns: globs under the package, ``**`` across folders.
     covered = {f for p in patterns for f in glob.glob(p, root_dir=package, recursive=True)}

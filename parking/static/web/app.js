@@ -1,5 +1,6 @@
 // Shared parking: the little script the pages use. Everything works without it; it adds
-// confirmation before destructive actions, and "back" links that go back in history.
+// confirmation before destructive actions, a form sent once per tap, and "back" links
+// that go back in history.
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.getAttribute("data-confirm");
@@ -7,9 +8,10 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
     return;
   }
-  // A second tap while the first post is on its way would be refused as a duplicate
-  // (the first one booked): the form is sent once. Disabled after this tick, so the
-  // pressed button's own name and value still go with the form.
+  // A second tap while the first post is on its way is sent no more: the server would
+  // answer it as done (the form's key), but only after the first, and the reader would
+  // wait twice. Disabled after this tick, so the pressed button's own name and value
+  // still go with the form.
   if (form.dataset.sent) {
     event.preventDefault();
     return;

@@ -1,7 +1,8 @@
 """Who is calling: password hashing, JWT bearer tokens, and role guards.
 
-Tokens carry the user id and role; they expire after ``token_ttl_minutes``, so
-a role change reaches a user at their next token at the latest.
+Tokens carry the user id, the role and the generation of the account's credentials;
+they expire after ``token_ttl_minutes``. Every request checks the account: a token of an
+account deactivated, or issued before its password was set anew, is refused at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, TypeAlias
 
+import asyncpg
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
@@ -24,11 +26,13 @@ __all__ = [
     "AuthRequest",
     "AuthUser",
     "Role",
+    "account_user",
     "build_jwt_auth",
+    "decode_token",
     "hash_password",
+    "issue_token",
     "optional_bearer_user",
     "requires_role",
-    "user_of_token",
     "verify_password",
 ]
 
@@ -55,10 +59,35 @@ class AuthUser:
     role: Role
 
 
+# The account still stands behind a token: active, and its credentials of that generation.
+_ACCOUNT_ALLOWS = "SELECT is_active AND token_generation = $2 FROM users WHERE id = $1"
+
+
+def issue_token(
+    jwt_auth: JWTAuth[AuthUser, Token], user_id: int, role: Role, generation: int
+) -> str:
+    """A token for the account under its current credentials' generation."""
+    return jwt_auth.create_token(
+        identifier=str(user_id), token_extras={"role": role, "gen": generation}
+    )
+
+
+async def account_user(token: Token, pool: asyncpg.Pool) -> AuthUser | None:
+    """The caller of a decoded token while their account still allows it, else None."""
+    user = _auth_user(token)
+    # Tokens from before generations were kept name none: the first generation, 0.
+    generation = token.extras.get("gen", 0)
+    if user is None or type(generation) is not int:
+        return None
+    if not await pool.fetchval(_ACCOUNT_ALLOWS, user.id, generation):
+        return None
+    return user
+
+
 async def _user_from_token(
     token: Token, connection: ASGIConnection[Any, Any, Any, Any]
 ) -> AuthUser | None:
-    return _auth_user(token)
+    return await account_user(token, connection.app.state.pool)
 
 
 def _auth_user(token: Token) -> AuthUser | None:
@@ -71,25 +100,12 @@ def _auth_user(token: Token) -> AuthUser | None:
         return None
 
 
-def optional_bearer_user(
-    jwt_auth: JWTAuth[AuthUser, Token], authorization: str | None
-) -> AuthUser | None:
-    """The caller of a valid ``Authorization: Bearer`` token, else None (no or bad token).
-
-    For routes excluded from the JWT middleware that also accept another credential.
-    """
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return user_of_token(jwt_auth, encoded)
-
-
-def user_of_token(jwt_auth: JWTAuth[AuthUser, Token], encoded: str | None) -> AuthUser | None:
-    """The user of a valid encoded token (a bearer's, or the web pages' cookie), else None."""
+def decode_token(jwt_auth: JWTAuth[AuthUser, Token], encoded: str | None) -> Token | None:
+    """The valid, unexpired token ``encoded`` (a bearer's, or the pages' cookie), else None."""
     if not encoded or not encoded.strip():
         return None
     try:
-        token = jwt_auth.token_cls.decode(
+        return jwt_auth.token_cls.decode(
             encoded_token=encoded.strip(),
             secret=jwt_auth.token_secret,
             algorithm=jwt_auth.algorithm,
@@ -102,7 +118,20 @@ def user_of_token(jwt_auth: JWTAuth[AuthUser, Token], encoded: str | None) -> Au
         )
     except NotAuthorizedException:
         return None
-    return _auth_user(token)
+
+
+async def optional_bearer_user(
+    jwt_auth: JWTAuth[AuthUser, Token], pool: asyncpg.Pool, authorization: str | None
+) -> AuthUser | None:
+    """The caller of a valid ``Authorization: Bearer`` token, else None (no or bad token).
+
+    For routes excluded from the JWT middleware that also accept another credential.
+    """
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    token = decode_token(jwt_auth, encoded)
+    return None if token is None else await account_user(token, pool)
 
 
 # What a handler declares to read the signed-in caller as ``request.user``.

@@ -258,6 +258,7 @@ def _matrix(w: World) -> list[tuple[str, str, tuple[str, ...], Any]]:
             EVERYONE_BUT_ADMIN,
             {"email": "new-admin@example.com", "password": "long-enough-pass", "role": "admin"},
         ),
+        ("PATCH", f"/admin/users/{w.victim_manager}", EVERYONE_BUT_ADMIN, {"is_active": False}),
         ("GET", "/admin/calendar", EVERYONE_BUT_ADMIN, None),
         ("GET", "/admin/calendar/2026", EVERYONE_BUT_ADMIN, None),
         ("PUT", "/admin/calendar/2026", EVERYONE_BUT_ADMIN, []),
@@ -385,7 +386,7 @@ def test_every_route_is_in_the_matrix_or_acts_on_the_callers_own_data(settings: 
             "vehicle_id": "5", "reservation_id": "6", "pass_id": "7", "night": "2026-01-01",
             "compound_id": "8", "year": "2026", "request_id": "9",
             "platform_reservation_id": "dp-1", "outbox_id": "1", "version": "1",
-            "charge_id": "0",
+            "charge_id": "0", "user_id": "0",
         }  # fmt: skip
         return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 

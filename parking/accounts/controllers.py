@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from parking.accounts import repository, service
-from parking.accounts.schemas import NewAccount, Registration, TokenRequest, TokenResponse, User
+from parking.accounts.schemas import (
+    AccountChange,
+    NewAccount,
+    Registration,
+    TokenRequest,
+    TokenResponse,
+    User,
+)
 from parking.db import DbConnection
-from parking.errors import Problem
-from parking.security import AuthRequest, Role, requires_role
+from parking.errors import Problem, problem_responses
+from parking.security import AuthRequest, Role, issue_token, requires_role
 
 __all__ = ["AccountAdminController", "AuthController"]
 
@@ -26,9 +33,9 @@ class AuthController(Controller):
     async def token(
         self, data: JSONBody[TokenRequest], conn: DbConnection, request: Request
     ) -> TokenResponse:
-        user_id, role = await service.authenticate(conn, data.email, data.password)
+        signed_in = await service.authenticate(conn, data.email, data.password)
         jwt_auth = request.app.state.jwt_auth
-        token = jwt_auth.create_token(identifier=str(user_id), token_extras={"role": role})
+        token = issue_token(jwt_auth, signed_in.user_id, signed_in.role, signed_in.generation)
         return TokenResponse(
             access_token=token,
             expires_in=int(jwt_auth.default_token_expiration.total_seconds()),
@@ -56,3 +63,25 @@ class AccountAdminController(Controller):
     @post("/", status_code=201, summary="Create an account of any role (managers, admins)")
     async def create(self, data: JSONBody[NewAccount], conn: DbConnection) -> User:
         return await service.create_account(conn, data)
+
+    @patch(
+        "/{user_id:int}",
+        summary="Deactivate or reactivate an account, or set a new password for it",
+        description="Either way every token the account held stops working at once; a "
+        "deactivated account cannot sign in. Its reservations and charges stay as they are.",
+        responses=problem_responses(
+            {
+                404: "`not-found`",
+                409: "`own-account`: an admin cannot deactivate themselves",
+                422: "`validation-error`",
+            }
+        ),
+    )
+    async def change(
+        self,
+        user_id: FromPath[int],
+        data: JSONBody[AccountChange],
+        conn: DbConnection,
+        request: AuthRequest,
+    ) -> User:
+        return await service.change_account(conn, request.user, user_id, data)

@@ -6,7 +6,7 @@ import asyncpg
 
 from parking.accounts.schemas import User
 
-__all__ = ["find_login", "get_user", "insert_user", "list_users"]
+__all__ = ["change_account", "find_login", "get_user", "insert_user", "list_users"]
 
 _USER_COLUMNS = "id, email, role, display_name, phone, is_active, created_at"
 
@@ -15,8 +15,19 @@ INSERT INTO users (email, password_hash, role, display_name, phone)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING {_USER_COLUMNS}
 """
-_FIND_LOGIN = "SELECT id, role, password_hash, is_active FROM users WHERE email = $1"
+_FIND_LOGIN = """
+SELECT id, role, password_hash, is_active, token_generation FROM users WHERE email = $1
+"""
 _GET = f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1"
+# Any change of access moves the generation on: the account's earlier tokens stop working.
+_CHANGE = f"""
+UPDATE users
+SET is_active = coalesce($2, is_active),
+    password_hash = coalesce($3, password_hash),
+    token_generation = token_generation + 1
+WHERE id = $1
+RETURNING {_USER_COLUMNS}
+"""
 _LIST = f"SELECT {_USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1) ORDER BY id"
 
 
@@ -45,3 +56,15 @@ async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
 
 async def list_users(conn: asyncpg.Connection, role: str | None = None) -> list[User]:
     return [User.model_validate(dict(r)) for r in await conn.fetch(_LIST, role)]
+
+
+async def change_account(
+    conn: asyncpg.Connection,
+    user_id: int,
+    *,
+    is_active: bool | None = None,
+    password_hash: str | None = None,
+) -> User | None:
+    """Set what is given; every token issued before stops working. None: no such account."""
+    row = await conn.fetchrow(_CHANGE, user_id, is_active, password_hash)
+    return User.model_validate(dict(row)) if row else None

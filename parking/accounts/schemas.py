@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from parking.security import Role
 
-__all__ = ["NewAccount", "Registration", "TokenRequest", "TokenResponse", "User"]
+__all__ = [
+    "AccountChange",
+    "NewAccount",
+    "Registration",
+    "TokenRequest",
+    "TokenResponse",
+    "User",
+]
 
 Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9]{6,15}$")]
@@ -29,6 +36,21 @@ class NewAccount(Registration):
     """An account an admin makes, with any role."""
 
     role: Role
+
+
+class AccountChange(BaseModel):
+    """What an admin changes of an account: active or not, a new password; at least one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = None
+    password: Password | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> AccountChange:
+        if self.is_active is None and self.password is None:
+            raise ValueError("give is_active, password or both")
+        return self
 
 
 class TokenRequest(BaseModel):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import asyncpg
 
 from parking.accounts import repository
-from parking.accounts.schemas import NewAccount, Registration, User
+from parking.accounts.schemas import AccountChange, NewAccount, Registration, User
 from parking.errors import Problem
-from parking.security import hash_password, verify_password
+from parking.security import AuthUser, Role, hash_password, verify_password
 
-__all__ = ["authenticate", "create_account", "register_resident"]
+__all__ = ["SignedIn", "authenticate", "change_account", "create_account", "register_resident"]
 
 # Checked against when the email is unknown, so a miss costs as long as a hit.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -34,12 +35,43 @@ async def create_account(conn: asyncpg.Connection, account: NewAccount) -> User:
     )
 
 
-async def authenticate(conn: asyncpg.Connection, email: str, password: str) -> tuple[int, str]:
-    """The user id and role for a correct email and password, else a 401 problem."""
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who a correct email and password belong to, and their credentials' generation."""
+
+    user_id: int
+    role: Role
+    generation: int
+
+
+async def authenticate(conn: asyncpg.Connection, email: str, password: str) -> SignedIn:
+    """The account of a correct email and password, else a 401 problem (a deactivated
+    account is refused as a wrong password is: the answer tells nothing about it)."""
     row = await repository.find_login(conn, email)
     ok = await asyncio.to_thread(
         verify_password, password, row["password_hash"] if row else _DUMMY_HASH
     )
     if row is None or not ok or not row["is_active"]:
         raise Problem(401, "invalid-credentials", "Email or password is wrong.")
-    return row["id"], row["role"]
+    return SignedIn(row["id"], row["role"], row["token_generation"])
+
+
+async def change_account(
+    conn: asyncpg.Connection, admin: AuthUser, user_id: int, change: AccountChange
+) -> User:
+    """An admin deactivates or reactivates an account, or sets a new password for it.
+
+    Either way, every token the account held stops working at once. An admin cannot
+    deactivate themselves, so the service always keeps one admin able to sign in.
+    """
+    if user_id == admin.id and change.is_active is False:
+        raise Problem(409, "own-account", "An admin cannot deactivate their own account.")
+    password_hash = None
+    if change.password is not None:
+        password_hash = await asyncio.to_thread(hash_password, change.password)
+    user = await repository.change_account(
+        conn, user_id, is_active=change.is_active, password_hash=password_hash
+    )
+    if user is None:
+        raise Problem(404, "not-found", f"There is no account {user_id}.")
+    return user

@@ -28,7 +28,10 @@ GateKeyHeader = Annotated[
 async def _authorize(request: Request, conn, building_id: int, gate_key: str | None) -> None:
     # /gate/ is outside the JWT middleware (a gate has a key, not an account), so the
     # bearer token, when there is one, is read here.
-    user = optional_bearer_user(request.app.state.jwt_auth, request.headers.get("authorization"))
+    state = request.app.state
+    user = await optional_bearer_user(
+        state.jwt_auth, state.pool, request.headers.get("authorization")
+    )
     await service.authorize_gate(conn, building_id, gate_key=gate_key, user=user)
 
 

@@ -77,10 +77,18 @@ class SignInPages(Controller):
         signed_in, problem = await attempt(conn, sign_in)
         if problem is not None or signed_in is None:
             return render(request, "login.html", problem=problem, next=target or "", email=email)
-        user_id, role = signed_in
         settings = request.app.state.settings
-        answer = redirect(target or homepage_of(AuthUser(id=user_id, role=role)))  # type: ignore[arg-type]
-        answer.cookies.append(session_cookie(request.app.state.jwt_auth, settings, user_id, role))  # type: ignore[arg-type]
+        home = homepage_of(AuthUser(id=signed_in.user_id, role=signed_in.role))
+        answer = redirect(target or home)
+        answer.cookies.append(
+            session_cookie(
+                request.app.state.jwt_auth,
+                settings,
+                signed_in.user_id,
+                signed_in.role,
+                signed_in.generation,
+            )
+        )
         return answer
 
     @get("/register")
@@ -103,7 +111,7 @@ class SignInPages(Controller):
         answer = redirect(f"{WEB_PREFIX}/account")
         answer.cookies.append(
             session_cookie(
-                request.app.state.jwt_auth, request.app.state.settings, user.id, "resident"
+                request.app.state.jwt_auth, request.app.state.settings, user.id, "resident", 0
             )
         )
         return answer

@@ -17,11 +17,10 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import JWTAuth, Token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from parking.security import AuthUser, Role
+from parking.security import AuthUser, Role, account_user, decode_token, issue_token
 from parking.settings import Settings
 
 __all__ = [
@@ -37,10 +36,14 @@ WEB_PREFIX = "/app"
 
 
 def session_cookie(
-    jwt_auth: JWTAuth[AuthUser, Token], settings: Settings, user_id: int, role: Role
+    jwt_auth: JWTAuth[AuthUser, Token],
+    settings: Settings,
+    user_id: int,
+    role: Role,
+    generation: int,
 ) -> Cookie:
     """The cookie that signs ``user_id`` in to the pages, for the token's lifetime."""
-    token = jwt_auth.create_token(identifier=str(user_id), token_extras={"role": role})
+    token = issue_token(jwt_auth, user_id, role, generation)
     return _cookie(token, settings, int(jwt_auth.default_token_expiration.total_seconds()))
 
 
@@ -58,23 +61,6 @@ def _cookie(value: str, settings: Settings, max_age: int) -> Cookie:
         samesite="lax",
         secure=settings.cookie_secure,
     )
-
-
-def _decode(jwt_auth: JWTAuth[AuthUser, Token], encoded: str) -> Token | None:
-    try:
-        return jwt_auth.token_cls.decode(
-            encoded_token=encoded,
-            secret=jwt_auth.token_secret,
-            algorithm=jwt_auth.algorithm,
-            audience=jwt_auth.accepted_audiences,
-            issuer=jwt_auth.accepted_issuers,
-            require_claims=jwt_auth.require_claims,
-            verify_exp=jwt_auth.verify_expiry,
-            verify_nbf=jwt_auth.verify_not_before,
-            strict_audience=jwt_auth.strict_audience,
-        )
-    except NotAuthorizedException:
-        return None
 
 
 def _cookie_value(scope: Scope) -> str | None:
@@ -132,20 +118,16 @@ def session_middleware(jwt_auth: JWTAuth[AuthUser, Token], settings: Settings):
             ):
                 await app(scope, receive, send)
                 return
-            encoded = _cookie_value(scope)
-            token = _decode(jwt_auth, encoded) if encoded else None
-            user = None
-            if token is not None:
-                role = token.extras.get("role")
-                try:
-                    user = AuthUser(id=int(token.sub), role=role) if role else None
-                except ValueError:
-                    user = None
+            token = decode_token(jwt_auth, _cookie_value(scope))
+            # The account is asked on every page view: a deactivated one is signed out.
+            pool = scope["app"].state.pool
+            user = None if token is None else await account_user(token, pool)
             scope["user"] = user  # type: ignore[typeddict-unknown-key]
             fresh = None
             if user is not None and token is not None:
                 if token.exp.timestamp() - time.time() <= ttl / 2:
-                    fresh = session_cookie(jwt_auth, settings, user.id, user.role)
+                    generation = token.extras.get("gen", 0)
+                    fresh = session_cookie(jwt_auth, settings, user.id, user.role, generation)
 
             if fresh is None:
                 await app(scope, receive, send)

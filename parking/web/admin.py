@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 
 from parking.accounts import repository as accounts
 from parking.accounts import service as account_service
-from parking.accounts.schemas import NewAccount
+from parking.accounts.schemas import AccountChange, NewAccount
 from parking.calendar import service as calendar
 from parking.calendar.controllers import Year
 from parking.calendar.schemas import CalendarDay
@@ -45,6 +46,7 @@ from parking.web.pages import (
     parse_form,
     redirect,
     render,
+    signed_in,
 )
 from parking.web.session import WEB_PREFIX
 
@@ -66,6 +68,9 @@ _MULTIPART_OVERHEAD = 64 * 1024
 # ?done=<word> -> the notice the page shows.
 _DONE = {
     "created": "admin.accounts.created_done",
+    "deactivated": "admin.accounts.deactivated_done",
+    "activated": "admin.accounts.activated_done",
+    "password": "admin.accounts.password_done",
     "compound": "admin.compounds.created_done",
     "compound_saved": "admin.compounds.saved",
     "imported": "admin.import.done",
@@ -152,6 +157,7 @@ async def _accounts_page(
         done=notice(request, _DONE, done),
         role=role,
         users=users,
+        me=signed_in(request).id,
         masked=lambda phone: mask_phone(phone) if phone else "",
         local=_local(request),
         values=values or {"role": "manager"},
@@ -189,6 +195,46 @@ class AccountPages(Controller):
             kept = {k: v for k, v in values.items() if k not in ("password", "phone")}
             return await _accounts_page(request, conn, problem=problem, values=kept)
         return redirect(f"{ACCOUNTS}?done=created")
+
+    async def _change(
+        self,
+        request: Request[Any, Any, Any],
+        conn: asyncpg.Connection,
+        user_id: int,
+        values: dict[str, Any],
+        done: str,
+    ) -> Template | Redirect:
+        async def change() -> Any:
+            parsed = parse_form(AccountChange, values)
+            return await account_service.change_account(conn, signed_in(request), user_id, parsed)
+
+        problem = await attempt_once(request, conn, change)
+        if problem is not None:
+            return await _accounts_page(request, conn, problem=problem)
+        return redirect(f"{ACCOUNTS}?done={done}")
+
+    @post("/{user_id:int}/active")
+    async def set_active(
+        self,
+        request: Request[Any, Any, Any],
+        data: Form,
+        conn: DbConnection,
+        user_id: FromPath[int],
+    ) -> Template | Redirect:
+        active = data.get("is_active", "")
+        done = "activated" if active == "true" else "deactivated"
+        return await self._change(request, conn, user_id, {"is_active": active}, done)
+
+    @post("/{user_id:int}/password")
+    async def set_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: Form,
+        conn: DbConnection,
+        user_id: FromPath[int],
+    ) -> Template | Redirect:
+        values = {"password": data.get("password", "")}
+        return await self._change(request, conn, user_id, values, "password")
 
 
 # --- compounds and the whitelist -----------------------------------------------------------

@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 
 from parking.accounts.schemas import NewAccount
 from parking.accounts.service import create_account
+from parking.app import create_app
 from parking.calendar.service import package_years
 from parking.demo import seed_demo
 from parking.plates import mask_phone
@@ -167,6 +168,72 @@ async def test_a_refused_account_is_shown_and_changes_nothing(
 
 
 # --- compounds and the whitelist -------------------------------------------------------------
+
+
+async def test_deactivating_a_manager_ends_their_page_session_and_reactivating_lets_them_in(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str, settings
+) -> None:
+    email = await make_account(conn, "manager")
+    user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
+    admin_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", admin)
+    async with AsyncTestClient(app=create_app(settings)) as other:
+        theirs = WebForm(other)
+        signed = await theirs.post(
+            "/app/login", "/app/login", {"email": email, "password": PASSWORD}
+        )
+        assert signed.status_code == 303, signed.text
+        assert (await other.get("/app/buildings")).status_code == 200
+
+        page = (await client.get(ACCOUNTS)).text
+        # No one can deactivate themselves: the admin's own row offers no such button.
+        own = re.search(rf'<tr data-user="{admin_id}">.*?</tr>', page, re.S).group(0)
+        assert "/active" not in own and "当前账号" in own
+        row = re.search(rf'<tr data-user="{user_id}">.*?</tr>', page, re.S).group(0)
+        assert f"停用 {email}？" in html.unescape(row)  # asked before it is done
+
+        answer = await web.post(ACCOUNTS, f"{ACCOUNTS}/{user_id}/active", {"is_active": "false"})
+        assert (
+            answer.status_code == 303
+            and answer.headers["location"] == f"{ACCOUNTS}?done=deactivated"
+        )
+        assert await conn.fetchval("SELECT is_active FROM users WHERE id = $1", user_id) is False
+        assert "账号已停用" in (await client.get(answer.headers["location"])).text
+        # Their next page view signs them out; signing in again is refused.
+        gone = await other.get("/app/buildings", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/app/login")
+        again = await theirs.post(
+            "/app/login", "/app/login", {"email": email, "password": PASSWORD}
+        )
+        assert again.status_code == 401
+
+        back = await web.post(ACCOUNTS, f"{ACCOUNTS}/{user_id}/active", {"is_active": "true"})
+        assert back.headers["location"] == f"{ACCOUNTS}?done=activated"
+        signed = await theirs.post(
+            "/app/login", "/app/login", {"email": email, "password": PASSWORD}
+        )
+        assert signed.status_code == 303, signed.text
+
+
+async def test_a_new_password_from_the_page_ends_earlier_sessions(
+    client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str, settings
+) -> None:
+    email = await make_account(conn, "resident")
+    user_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", email)
+    old = await login_headers(client, email)
+    refused = await web.post(ACCOUNTS, f"{ACCOUNTS}/{user_id}/password", {"password": "short"})
+    assert refused.status_code == 422
+    assert (await client.get("/auth/me", headers=old)).status_code == 200  # nothing changed
+    answer = await web.post(
+        ACCOUNTS, f"{ACCOUNTS}/{user_id}/password", {"password": "a-new-password-2026"}
+    )
+    assert answer.headers["location"] == f"{ACCOUNTS}?done=password"
+    assert (await client.get("/auth/me", headers=old)).status_code == 401
+    assert await token_for(client, email, "a-new-password-2026")
+    # An admin cannot deactivate themselves from the page either: the API's 409, in Chinese.
+    admin_id = await conn.fetchval("SELECT id FROM users WHERE email = $1", admin)
+    own = await web.post(ACCOUNTS, f"{ACCOUNTS}/{admin_id}/active", {"is_active": "false"})
+    assert own.status_code == 409 and "管理员不能停用自己的账号" in own.text
+    assert await conn.fetchval("SELECT is_active FROM users WHERE id = $1", admin_id) is True
 
 
 async def test_adding_a_compound_and_refusing_a_bad_or_taken_one(

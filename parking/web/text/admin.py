@@ -116,6 +116,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "admin.accounts.password": ("初始密码", "Initial password"),
     "admin.accounts.create": ("创建账号", "Create account"),
     "admin.accounts.created_done": ("账号已创建。", "The account was created."),
+    "admin.accounts.actions": ("操作", "Actions"),
+    "admin.accounts.deactivate": ("停用", "Deactivate"),
+    "admin.accounts.deactivate_confirm": (
+        "停用 {email}？该账号将立即退出，且不能再登录。",
+        "Deactivate {email}? The account is signed out at once and cannot sign in.",
+    ),
+    "admin.accounts.activate": ("恢复", "Reactivate"),
+    "admin.accounts.you": ("当前账号", "You"),
+    "admin.accounts.new_password": ("设新密码", "Set a new password"),
+    "admin.accounts.new_password_save": ("保存新密码", "Save the new password"),
+    "admin.accounts.deactivated_done": (
+        "账号已停用，已登录的会话均已失效。",
+        "The account was deactivated; its sessions have ended.",
+    ),
+    "admin.accounts.activated_done": ("账号已恢复。", "The account was reactivated."),
+    "admin.accounts.password_done": (
+        "新密码已设置，原有的登录均已失效。",
+        "The new password is set; earlier sign-ins have ended.",
+    ),
     # compounds and the whitelist
     "admin.whitelist.title": ("小区与住户白名单", "Compounds and resident whitelist"),
     "admin.compounds.title": ("小区", "Compounds"),
@@ -252,6 +271,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "error.whitelist-invalid": (
         "文件中有无效的行，未导入任何内容：",
         "Some lines of the file are not valid; nothing was imported:",
+    ),
+    "error.own-account": (
+        "管理员不能停用自己的账号。",
+        "An admin cannot deactivate their own account.",
     ),
     "error.compound-name-taken": ("已有同名小区。", "A compound with this name already exists."),
     "error.day-outside-year": ("有日期不在这一年内。", "A date is not in this year."),

@@ -87,7 +87,8 @@ def default_rules(settings: Settings) -> list[RateLimitRule]:
         ),
         RateLimitRule(
             "auth",
-            re.compile(r"^/(auth/(token|register)|app/(login|register))/?$"),
+            # Password guesses too: a stolen session proving "the current password".
+            re.compile(r"^/(auth/(token|register|password)|app/(login|register|password))/?$"),
             settings.rate_limit_auth,
             window,
             "client",

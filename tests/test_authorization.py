@@ -47,6 +47,7 @@ PUBLIC = {
 OWN_SCOPE = {
     ("GET", "/allocation-requests"),
     ("GET", "/auth/me"),
+    ("POST", "/auth/password"),
     ("GET", "/charges"),
     ("GET", "/charges/statement"),
     ("GET", "/buildings"),

@@ -9,6 +9,7 @@ from parking.accounts import repository, service
 from parking.accounts.schemas import (
     AccountChange,
     NewAccount,
+    PasswordChange,
     Registration,
     TokenRequest,
     TokenResponse,
@@ -19,6 +20,14 @@ from parking.errors import Problem, problem_responses
 from parking.security import AuthRequest, Role, issue_token, requires_role
 
 __all__ = ["AccountAdminController", "AuthController"]
+
+
+def _token_response(request: Request, signed_in: service.SignedIn) -> TokenResponse:
+    jwt_auth = request.app.state.jwt_auth
+    return TokenResponse(
+        access_token=issue_token(jwt_auth, signed_in.user_id, signed_in.role, signed_in.generation),
+        expires_in=int(jwt_auth.default_token_expiration.total_seconds()),
+    )
 
 
 class AuthController(Controller):
@@ -34,12 +43,23 @@ class AuthController(Controller):
         self, data: JSONBody[TokenRequest], conn: DbConnection, request: Request
     ) -> TokenResponse:
         signed_in = await service.authenticate(conn, data.email, data.password)
-        jwt_auth = request.app.state.jwt_auth
-        token = issue_token(jwt_auth, signed_in.user_id, signed_in.role, signed_in.generation)
-        return TokenResponse(
-            access_token=token,
-            expires_in=int(jwt_auth.default_token_expiration.total_seconds()),
-        )
+        return _token_response(request, signed_in)
+
+    @post(
+        "/password",
+        status_code=200,
+        summary="Set a new password for one's own account (the current one as proof)",
+        description="Every other token of the account stops working; the answer is a new "
+        "token for the caller.",
+        responses=problem_responses(
+            {403: "`wrong-password`", 422: "`validation-error`", 429: "`rate-limited`"}
+        ),
+    )
+    async def change_password(
+        self, data: JSONBody[PasswordChange], conn: DbConnection, request: AuthRequest
+    ) -> TokenResponse:
+        signed_in = await service.change_own_password(conn, request.user, data)
+        return _token_response(request, signed_in)
 
     @get("/me", summary="The account the token belongs to")
     async def me(self, request: AuthRequest, conn: DbConnection) -> User:

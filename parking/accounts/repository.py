@@ -6,7 +6,14 @@ import asyncpg
 
 from parking.accounts.schemas import User
 
-__all__ = ["change_account", "find_login", "get_user", "insert_user", "list_users"]
+__all__ = [
+    "change_account",
+    "find_login",
+    "find_login_by_id",
+    "get_user",
+    "insert_user",
+    "list_users",
+]
 
 _USER_COLUMNS = "id, email, role, display_name, phone, is_active, created_at"
 
@@ -18,6 +25,9 @@ RETURNING {_USER_COLUMNS}
 _FIND_LOGIN = """
 SELECT id, role, password_hash, is_active, token_generation FROM users WHERE email = $1
 """
+_FIND_LOGIN_BY_ID = """
+SELECT id, role, password_hash, is_active, token_generation FROM users WHERE id = $1
+"""
 _GET = f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1"
 # Any change of access moves the generation on: the account's earlier tokens stop working.
 _CHANGE = f"""
@@ -26,7 +36,7 @@ SET is_active = coalesce($2, is_active),
     password_hash = coalesce($3, password_hash),
     token_generation = token_generation + 1
 WHERE id = $1
-RETURNING {_USER_COLUMNS}
+RETURNING {_USER_COLUMNS}, token_generation
 """
 _LIST = f"SELECT {_USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1) ORDER BY id"
 
@@ -49,6 +59,11 @@ async def find_login(conn: asyncpg.Connection, email: str) -> asyncpg.Record | N
     return await conn.fetchrow(_FIND_LOGIN, email.lower())
 
 
+async def find_login_by_id(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    """``find_login`` by id, for a signed-in user who proves their password again."""
+    return await conn.fetchrow(_FIND_LOGIN_BY_ID, user_id)
+
+
 async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
     row = await conn.fetchrow(_GET, user_id)
     return User.model_validate(dict(row)) if row else None
@@ -64,7 +79,8 @@ async def change_account(
     *,
     is_active: bool | None = None,
     password_hash: str | None = None,
-) -> User | None:
-    """Set what is given; every token issued before stops working. None: no such account."""
+) -> tuple[User, int] | None:
+    """Set what is given; every token issued before stops working. The account and its
+    new credentials generation; None: no such account."""
     row = await conn.fetchrow(_CHANGE, user_id, is_active, password_hash)
-    return User.model_validate(dict(row)) if row else None
+    return (User.model_validate(dict(row)), row["token_generation"]) if row else None

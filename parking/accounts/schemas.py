@@ -12,6 +12,7 @@ from parking.security import Role
 __all__ = [
     "AccountChange",
     "NewAccount",
+    "PasswordChange",
     "Registration",
     "TokenRequest",
     "TokenResponse",
@@ -51,6 +52,15 @@ class AccountChange(BaseModel):
         if self.is_active is None and self.password is None:
             raise ValueError("give is_active, password or both")
         return self
+
+
+class PasswordChange(BaseModel):
+    """A signed-in user's new password, with the current one as proof."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    new_password: Password
 
 
 class TokenRequest(BaseModel):

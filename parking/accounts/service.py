@@ -8,11 +8,24 @@ from dataclasses import dataclass
 import asyncpg
 
 from parking.accounts import repository
-from parking.accounts.schemas import AccountChange, NewAccount, Registration, User
+from parking.accounts.schemas import (
+    AccountChange,
+    NewAccount,
+    PasswordChange,
+    Registration,
+    User,
+)
 from parking.errors import Problem
 from parking.security import AuthUser, Role, hash_password, verify_password
 
-__all__ = ["SignedIn", "authenticate", "change_account", "create_account", "register_resident"]
+__all__ = [
+    "SignedIn",
+    "authenticate",
+    "change_account",
+    "change_own_password",
+    "create_account",
+    "register_resident",
+]
 
 # Checked against when the email is unknown, so a miss costs as long as a hit.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -69,9 +82,28 @@ async def change_account(
     password_hash = None
     if change.password is not None:
         password_hash = await asyncio.to_thread(hash_password, change.password)
-    user = await repository.change_account(
+    changed = await repository.change_account(
         conn, user_id, is_active=change.is_active, password_hash=password_hash
     )
-    if user is None:
+    if changed is None:
         raise Problem(404, "not-found", f"There is no account {user_id}.")
-    return user
+    return changed[0]
+
+
+async def change_own_password(
+    conn: asyncpg.Connection, user: AuthUser, change: PasswordChange
+) -> SignedIn:
+    """A signed-in user sets a new password, proving the current one. Every other session
+    of the account ends; the answer carries the new generation for a fresh token."""
+    row = await repository.find_login_by_id(conn, user.id)
+    ok = await asyncio.to_thread(
+        verify_password, change.current_password, row["password_hash"] if row else _DUMMY_HASH
+    )
+    if row is None or not row["is_active"]:
+        raise Problem(401, "unauthorized", "The account behind this token no longer signs in.")
+    if not ok:
+        raise Problem(403, "wrong-password", "The current password is wrong.")
+    password_hash = await asyncio.to_thread(hash_password, change.new_password)
+    changed = await repository.change_account(conn, user.id, password_hash=password_hash)
+    assert changed is not None  # the row was just read in this transaction
+    return SignedIn(user.id, row["role"], changed[1])

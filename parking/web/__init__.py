@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 
 from parking.settings import Settings
 from parking.web import admin, manager, prices, resident, sync
-from parking.web.auth import SignInPages
+from parking.web.auth import PasswordPages, SignInPages
 from parking.web.pages import money, page_exception_handler
 from parking.web.session import WEB_PREFIX
 
@@ -56,6 +56,7 @@ def web_router(settings: Settings) -> Router:
         path="/",
         route_handlers=[
             SignInPages,
+            PasswordPages,
             *resident.ROUTES,
             *manager.ROUTES,
             *prices.ROUTES,

@@ -10,7 +10,7 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from parking.accounts import service
-from parking.accounts.schemas import Registration, TokenRequest
+from parking.accounts.schemas import PasswordChange, Registration, TokenRequest
 from parking.db import DbConnection
 from parking.errors import Problem
 from parking.security import AuthUser
@@ -20,13 +20,16 @@ from parking.web.pages import (
     LoginRequired,
     attempt,
     homepage_of,
+    notice,
+    page_role,
     parse_form,
     redirect,
     render,
+    signed_in,
 )
 from parking.web.session import WEB_PREFIX, logout_cookie, session_cookie, user_of
 
-__all__ = ["SignInPages"]
+__all__ = ["PasswordPages", "SignInPages"]
 
 Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
@@ -139,4 +142,46 @@ class SignInPages(Controller):
                 samesite="lax",
                 secure=request.app.state.settings.cookie_secure,
             )
+        return answer
+
+
+class PasswordPages(Controller):
+    """Anyone signed in sets a new password, proving the current one; their other
+    sessions end, this one goes on with a fresh cookie."""
+
+    path = f"{WEB_PREFIX}/password"
+    include_in_schema = False
+    guards = [page_role("resident", "manager", "admin")]
+
+    @get("/")
+    async def form(
+        self, request: Request[Any, Any, Any], done: FromQuery[str | None] = None
+    ) -> Template:
+        return render(
+            request, "password.html", done=notice(request, {"changed": "password.done"}, done)
+        )
+
+    @post("/")
+    async def change(
+        self, request: Request[Any, Any, Any], data: Form, conn: DbConnection
+    ) -> Template | Redirect:
+        values = {k: data.get(k, "") for k in PasswordChange.model_fields}
+
+        async def change() -> service.SignedIn:
+            parsed = parse_form(PasswordChange, values)
+            return await service.change_own_password(conn, signed_in(request), parsed)
+
+        changed, problem = await attempt(conn, change)
+        if problem is not None or changed is None:
+            return render(request, "password.html", problem=problem, done=None)
+        answer = redirect(f"{WEB_PREFIX}/password?done=changed")
+        answer.cookies.append(
+            session_cookie(
+                request.app.state.jwt_auth,
+                request.app.state.settings,
+                changed.user_id,
+                changed.role,
+                changed.generation,
+            )
+        )
         return answer

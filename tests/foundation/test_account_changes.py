@@ -131,3 +131,50 @@ async def test_refused_changes_change_nothing(
     assert await state() == before
     assert (await client.get("/auth/me", headers=admin)).status_code == 200
     assert (await client.get("/auth/me", headers=manager)).status_code == 200
+
+
+async def test_a_user_sets_a_new_password_and_their_other_sessions_end(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    email = await make_account(conn, "manager")
+    here, elsewhere = await login_headers(client, email), await login_headers(client, email)
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    answer = await client.post("/auth/password", json=body, headers=here)
+    assert answer.status_code == 200, answer.text
+    fresh = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    assert (await client.get("/auth/me", headers=fresh)).status_code == 200
+    for old in (here, elsewhere):
+        assert_problem(await client.get("/auth/me", headers=old), 401, "unauthorized")
+    assert_problem(await _token(client, email), 401, "invalid-credentials")
+    assert (await _token(client, email, NEW_PASSWORD)).status_code == 200
+
+
+async def test_a_wrong_current_password_or_a_bad_new_one_changes_nothing(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    email = await make_account(conn, "resident")
+    headers = await login_headers(client, email)
+    before = await conn.fetchrow(
+        "SELECT password_hash, token_generation FROM users WHERE email = $1", email
+    )
+    wrong = {"current_password": "not-the-password", "new_password": NEW_PASSWORD}
+    assert_problem(
+        await client.post("/auth/password", json=wrong, headers=headers), 403, "wrong-password"
+    )
+    for body in (
+        {"current_password": PASSWORD, "new_password": "short"},
+        {"current_password": PASSWORD},
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "role": "admin"},
+    ):
+        assert_problem(
+            await client.post("/auth/password", json=body, headers=headers),
+            422,
+            "validation-error",
+        )
+    right = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert_problem(await client.post("/auth/password", json=right), 401, "unauthorized")
+    after = await conn.fetchrow(
+        "SELECT password_hash, token_generation FROM users WHERE email = $1", email
+    )
+    assert after == before
+    assert (await client.get("/auth/me", headers=headers)).status_code == 200

@@ -118,6 +118,23 @@ async def test_sign_ins_are_limited_per_client_address(
     assert "ratelimit-limit" not in health.headers
 
 
+async def test_password_guesses_count_against_the_sign_in_limit(
+    conn: asyncpg.Connection, settings: Settings
+) -> None:
+    user = await make_user(conn, "resident")
+    app = create_app(_limited(settings, rate_limit_auth=3))
+    async with AsyncTestClient(app=app) as client:
+        token = await client.post("/auth/token", json={"email": user.email, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        guess = {"current_password": "a-guess", "new_password": "whatever-it-is"}
+        answers = [
+            await client.post("/auth/password", json=guess, headers=headers) for _ in range(3)
+        ]
+    assert [a.status_code for a in answers] == [403, 403, 429]
+    (auth,) = [r for r in default_rules(settings) if r.name == "auth"]
+    assert auth.matches("POST", "/app/password") and auth.matches("POST", "/auth/password")
+
+
 def test_the_district_rule_covers_every_inbound_path_and_nothing_else(settings: Settings) -> None:
     (district,) = [r for r in default_rules(settings) if r.name == "district"]
     assert district.per == "client"

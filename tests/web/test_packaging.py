@@ -18,9 +18,7 @@ def test_every_template_and_asset_is_package_data() -> None:
         for path in (package / folder).rglob("*")
         if path.is_file()
     ]
-    assert any(f.endswith("base.html") for f in files) and any(
-        f.endswith("app.js") for f in files
-    )
+    assert any(f.endswith("base.html") for f in files) and any(f.endswith("app.js") for f in files)
     # As setuptools reads the patterns: globs under the package, ``**`` across folders.
     covered = {f for p in patterns for f in glob.glob(p, root_dir=package, recursive=True)}
     left_out = [f for f in files if f not in covered]

@@ -8,8 +8,11 @@ import asyncpg
 import jwt
 from litestar.testing import AsyncTestClient
 
+from parking.app import create_app
 from parking.web.session import SESSION_COOKIE
 from tests.factories import make_user
+from tests.helpers import PASSWORD, login_headers
+from tests.web.conftest import WebForm
 
 
 def _token(client: AsyncTestClient, user_id: int, role: str, expires_in: timedelta) -> str:
@@ -99,3 +102,40 @@ async def test_a_wrong_method_or_path_under_the_pages_is_a_page(
         .headers["content-type"]
         .startswith("application/problem+json")
     )
+
+
+async def test_a_new_password_from_the_page_keeps_this_session_and_ends_the_others(
+    client: AsyncTestClient, conn: asyncpg.Connection, settings
+) -> None:
+    user = await make_user(conn, "manager")
+    web = WebForm(client)
+    login = {"email": user.email, "password": PASSWORD}
+    assert (await web.post("/app/login", "/app/login", login)).status_code == 303
+    api = await login_headers(client, user.email)
+    async with AsyncTestClient(app=create_app(settings)) as other:
+        assert (await WebForm(other).post("/app/login", "/app/login", login)).status_code == 303
+        page = (await client.get("/app/buildings")).text
+        assert 'href="/app/password"' in page  # every signed-in page links to it
+
+        wrong = await web.post(
+            "/app/password",
+            "/app/password",
+            {"current_password": "not-it", "new_password": "a-new-password-2026"},
+        )
+        assert wrong.status_code == 403 and "当前密码不正确" in wrong.text
+        assert (await other.get("/app/buildings")).status_code == 200  # nothing changed
+
+        answer = await web.post(
+            "/app/password",
+            "/app/password",
+            {"current_password": PASSWORD, "new_password": "a-new-password-2026"},
+        )
+        assert answer.status_code == 303, answer.text
+        assert answer.headers["location"] == "/app/password?done=changed"
+        assert len(_session_cookies(answer)) == 1
+        # This browser goes on with its new cookie; the other one and the API token end.
+        done = await client.get(answer.headers["location"])
+        assert done.status_code == 200 and "新密码已设置" in done.text
+        gone = await other.get("/app/buildings", follow_redirects=False)
+        assert gone.status_code == 303 and gone.headers["location"].startswith("/app/login")
+        assert (await client.get("/auth/me", headers=api)).status_code == 401

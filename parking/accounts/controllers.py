@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.pagination import OffsetPagination
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from parking.accounts import repository, service
 from parking.accounts.schemas import (
@@ -74,11 +77,16 @@ class AccountAdminController(Controller):
     tags = ["admin"]
     guards = [requires_role("admin")]
 
-    @get("/", summary="List accounts, optionally of one role")
+    @get("/", summary="Accounts, optionally of one role, oldest first, a page at a time")
     async def list_accounts(
-        self, conn: DbConnection, role: FromQuery[Role | None] = None
-    ) -> list[User]:
-        return await repository.list_users(conn, role)
+        self,
+        conn: DbConnection,
+        role: FromQuery[Role | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    ) -> OffsetPagination[User]:
+        users, total = await repository.list_users(conn, role, limit=limit, offset=offset)
+        return OffsetPagination(items=users, limit=limit, offset=offset, total=total)
 
     @post("/", status_code=201, summary="Create an account of any role (managers, admins)")
     async def create(self, data: JSONBody[NewAccount], conn: DbConnection) -> User:

@@ -38,7 +38,11 @@ SET is_active = coalesce($2, is_active),
 WHERE id = $1
 RETURNING {_USER_COLUMNS}, token_generation
 """
-_LIST = f"SELECT {_USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1) ORDER BY id"
+_LIST = f"""
+SELECT {_USER_COLUMNS} FROM users WHERE ($1::text IS NULL OR role = $1)
+ORDER BY id LIMIT $2 OFFSET $3
+"""
+_COUNT = "SELECT count(*) FROM users WHERE ($1::text IS NULL OR role = $1)"
 
 
 async def insert_user(
@@ -69,8 +73,13 @@ async def get_user(conn: asyncpg.Connection, user_id: int) -> User | None:
     return User.model_validate(dict(row)) if row else None
 
 
-async def list_users(conn: asyncpg.Connection, role: str | None = None) -> list[User]:
-    return [User.model_validate(dict(r)) for r in await conn.fetch(_LIST, role)]
+async def list_users(
+    conn: asyncpg.Connection, role: str | None = None, *, limit: int = 50, offset: int = 0
+) -> tuple[list[User], int]:
+    """One page of the accounts (of ``role``), oldest first, and how many there are."""
+    rows = await conn.fetch(_LIST, role, limit, offset)
+    total = await conn.fetchval(_COUNT, role)
+    return [User.model_validate(dict(r)) for r in rows], total
 
 
 async def change_account(

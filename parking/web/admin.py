@@ -56,6 +56,8 @@ Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED
 Upload = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
 ACCOUNTS = f"{WEB_PREFIX}/admin/accounts"
+ACCOUNTS_PAGE_SIZE = 50
+"""Accounts a page lists at once (a district has thousands of residents)."""
 WHITELIST = f"{WEB_PREFIX}/admin/whitelist"
 HOLIDAYS = f"{WEB_PREFIX}/admin/holidays"
 
@@ -145,11 +147,12 @@ async def _accounts_page(
     conn: DbConnection,
     *,
     role: Role | None = None,
+    offset: int = 0,
     done: str | None = None,
     problem: ProblemDetailsException | None = None,
     values: dict[str, Any] | None = None,
 ) -> Template:
-    users = await accounts.list_users(conn, role)
+    users, total = await accounts.list_users(conn, role, limit=ACCOUNTS_PAGE_SIZE, offset=offset)
     return render(
         request,
         "admin/accounts.html",
@@ -157,11 +160,22 @@ async def _accounts_page(
         done=notice(request, _DONE, done),
         role=role,
         users=users,
+        total=total,
+        offset=offset,
+        page_size=ACCOUNTS_PAGE_SIZE,
+        accounts_link=_accounts_link,
         me=signed_in(request).id,
         masked=lambda phone: mask_phone(phone) if phone else "",
         local=_local(request),
         values=values or {"role": "manager"},
     )
+
+
+def _accounts_link(role: Role | None, offset: int) -> str:
+    query = [f"role={role}"] if role else []
+    if offset:
+        query.append(f"offset={offset}")
+    return ACCOUNTS + ("?" + "&".join(query) if query else "")
 
 
 class AccountPages(Controller):
@@ -175,9 +189,10 @@ class AccountPages(Controller):
         request: Request[Any, Any, Any],
         conn: DbConnection,
         role: FromQuery[Role | None] = None,
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
         done: FromQuery[str | None] = None,
     ) -> Template:
-        return await _accounts_page(request, conn, role=role, done=done)
+        return await _accounts_page(request, conn, role=role, offset=offset, done=done)
 
     @post("/")
     async def create(

@@ -122,7 +122,33 @@ async def test_admin_creates_a_manager(client: AsyncTestClient, conn: asyncpg.Co
     )
     assert response.status_code == 201, response.text
     listed = await client.get("/admin/users", params={"role": "manager"}, headers=headers)
-    assert [u["email"] for u in listed.json()] == ["mgr@example.com"]
+    assert [u["email"] for u in listed.json()["items"]] == ["mgr@example.com"]
     token = await token_for(client, "mgr@example.com")
     me = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.json()["role"] == "manager"
+
+
+async def test_accounts_are_listed_a_page_at_a_time(
+    client: AsyncTestClient, conn: asyncpg.Connection
+) -> None:
+    headers = await auth_headers(client, conn, "admin")
+    residents = [await make_account(conn, "resident") for _ in range(5)]
+    first = await client.get(
+        "/admin/users", params={"role": "resident", "limit": 2}, headers=headers
+    )
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert (page["limit"], page["offset"], page["total"]) == (2, 0, 5)
+    assert [u["email"] for u in page["items"]] == residents[:2]
+    last = await client.get(
+        "/admin/users", params={"role": "resident", "limit": 2, "offset": 4}, headers=headers
+    )
+    assert [u["email"] for u in last.json()["items"]] == residents[4:]
+    everyone = (await client.get("/admin/users", headers=headers)).json()
+    assert everyone["total"] == 6 and everyone["limit"] == 50  # the admin too
+    for params in ({"limit": 0}, {"limit": 201}, {"offset": -1}):
+        assert_problem(
+            await client.get("/admin/users", params=params, headers=headers),
+            422,
+            "validation-error",
+        )

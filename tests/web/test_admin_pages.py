@@ -110,6 +110,24 @@ async def test_accounts_are_listed_by_role_with_phones_masked(
     assert resident not in managers.text and admin not in managers.text
 
 
+async def test_accounts_are_listed_fifty_to_a_page(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO users (email, password_hash, role)"
+        " SELECT 'r' || n || '@example.com', 'x', 'resident' FROM generate_series(1, 55) AS n"
+    )
+    first = (await client.get(f"{ACCOUNTS}?role=resident")).text
+    assert len(re.findall(r'<tr data-user="', first)) == 50
+    assert "第 1–50 条，共 55 条" in first and "r1@example.com" in first
+    assert f'href="{ACCOUNTS}?role=resident&amp;offset=50"' in first
+    second = (await client.get(f"{ACCOUNTS}?role=resident&offset=50")).text
+    assert len(re.findall(r'<tr data-user="', second)) == 5
+    assert "第 51–55 条，共 55 条" in second and "r55@example.com" in second
+    assert f'href="{ACCOUNTS}?role=resident"' in second  # back to the first page
+    assert (await client.get(f"{ACCOUNTS}?offset=-1")).status_code == 422
+
+
 async def test_creating_a_manager_makes_the_account_the_api_makes(
     client: AsyncTestClient, web: WebForm, conn: asyncpg.Connection, admin: str
 ) -> None:

@@ -160,9 +160,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "admin.whitelist.not_verified": ("未认证", "Not verified"),
     "admin.whitelist.imported": ("导入时间", "Imported"),
     "admin.whitelist.none": ("白名单中还没有条目。", "The whitelist has no entries yet."),
-    "admin.whitelist.previous": ("上一页", "Previous"),
-    "admin.whitelist.next": ("下一页", "Next"),
-    "admin.whitelist.range": ("第 {first}–{last} 条，共 {total} 条", "{first}–{last} of {total}"),
     "admin.import.title": ("导入白名单文件", "Import a whitelist file"),
     "admin.import.hint": (
         "CSV 文件，UTF-8 编码（Excel 另存为“CSV UTF-8”），第一行为表头。"

@@ -9,6 +9,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.menu": ("菜单", "Menu"),
     "nav.logout": ("退出登录", "Sign out"),
     "nav.password": ("修改密码", "Password"),
+    "pager.previous": ("上一页", "Previous"),
+    "pager.next": ("下一页", "Next"),
+    "pager.range": ("第 {first}–{last} 条，共 {total} 条", "{first}–{last} of {total}"),
     "password.title": ("修改密码", "Change password"),
     "password.hint": (
         "设置新密码后，其他设备上的登录都会失效，当前页面保持登录。",

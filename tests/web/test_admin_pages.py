@@ -281,6 +281,23 @@ async def test_adding_a_compound_and_refusing_a_bad_or_taken_one(
     assert await conn.fetchval("SELECT count(*) FROM compounds") == 1
 
 
+async def test_a_compounds_whitelist_is_shown_a_hundred_to_a_page(
+    client: AsyncTestClient, conn: asyncpg.Connection, admin: str, compounds: dict[str, int]
+) -> None:
+    compound = compounds["贝丽花园"]
+    await conn.execute(
+        "INSERT INTO residence_whitelist (compound_id, unit, phone)"
+        " SELECT $1, n || '栋', '137' || lpad(n::text, 8, '0') FROM generate_series(1, 120) AS n",
+        compound,
+    )
+    first = (await client.get(f"{WHITELIST}?compound={compound}")).text
+    assert "第 1–100 条，共 120 条" in first
+    assert f'href="{WHITELIST}?compound={compound}&amp;offset=100"' in first
+    second = (await client.get(f"{WHITELIST}?compound={compound}&offset=100")).text
+    assert "第 101–120 条，共 120 条" in second
+    assert f'href="{WHITELIST}?compound={compound}"' in second
+
+
 async def test_whitelist_entries_show_verification_and_never_a_full_phone(
     client: AsyncTestClient, conn: asyncpg.Connection, admin: str
 ) -> None:

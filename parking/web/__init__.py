@@ -7,7 +7,7 @@ default or English (``i18n``). Every asset is served from ``parking/static/web``
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from pathlib import Path
 
 from litestar import Router
@@ -34,7 +34,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     def configure(engine: JinjaTemplateEngine) -> None:
         engine.engine.filters["money"] = money
         # A new key each time a form is shown, so that sending it twice does it once.
-        engine.engine.globals["form_key"] = lambda: uuid.uuid4().hex
+        engine.engine.globals["form_key"] = lambda: secrets.token_urlsafe(16)
         engine.engine.trim_blocks = True
         engine.engine.lstrip_blocks = True
 

@@ -23,6 +23,7 @@ from parking.errors import Problem
 from parking.settings import Settings
 
 __all__ = [
+    "FIRST_GENERATION",
     "AuthRequest",
     "AuthUser",
     "Role",
@@ -57,7 +58,13 @@ class AuthUser:
 
     id: int
     role: Role
+    generation: int = 0
+    """The generation of the account's credentials the token was issued under."""
 
+
+FIRST_GENERATION = 0
+"""A new account's credentials generation (``users.token_generation``'s default), and the
+generation of tokens issued before generations were kept, which name none."""
 
 # The account still stands behind a token: active, and its credentials of that generation.
 _ACCOUNT_ALLOWS = "SELECT is_active AND token_generation = $2 FROM users WHERE id = $1"
@@ -75,11 +82,7 @@ def issue_token(
 async def account_user(token: Token, pool: asyncpg.Pool) -> AuthUser | None:
     """The caller of a decoded token while their account still allows it, else None."""
     user = _auth_user(token)
-    # Tokens from before generations were kept name none: the first generation, 0.
-    generation = token.extras.get("gen", 0)
-    if user is None or type(generation) is not int:
-        return None
-    if not await pool.fetchval(_ACCOUNT_ALLOWS, user.id, generation):
+    if user is None or not await pool.fetchval(_ACCOUNT_ALLOWS, user.id, user.generation):
         return None
     return user
 
@@ -92,10 +95,11 @@ async def _user_from_token(
 
 def _auth_user(token: Token) -> AuthUser | None:
     role = token.extras.get("role")
-    if role not in ROLES:
+    generation = token.extras.get("gen", FIRST_GENERATION)
+    if role not in ROLES or type(generation) is not int:
         return None
     try:
-        return AuthUser(id=int(token.sub), role=role)
+        return AuthUser(id=int(token.sub), role=role, generation=generation)
     except ValueError:
         return None
 

@@ -13,7 +13,7 @@ from parking.accounts import service
 from parking.accounts.schemas import PasswordChange, Registration, TokenRequest
 from parking.db import DbConnection
 from parking.errors import Problem
-from parking.security import AuthUser
+from parking.security import FIRST_GENERATION, AuthUser
 from parking.web.i18n import LANGS
 from parking.web.pages import (
     LANG_COOKIE,
@@ -114,7 +114,11 @@ class SignInPages(Controller):
         answer = redirect(f"{WEB_PREFIX}/account")
         answer.cookies.append(
             session_cookie(
-                request.app.state.jwt_auth, request.app.state.settings, user.id, "resident", 0
+                request.app.state.jwt_auth,
+                request.app.state.settings,
+                user.id,
+                "resident",
+                FIRST_GENERATION,
             )
         )
         return answer

@@ -126,8 +126,7 @@ def session_middleware(jwt_auth: JWTAuth[AuthUser, Token], settings: Settings):
             fresh = None
             if user is not None and token is not None:
                 if token.exp.timestamp() - time.time() <= ttl / 2:
-                    generation = token.extras.get("gen", 0)
-                    fresh = session_cookie(jwt_auth, settings, user.id, user.role, generation)
+                    fresh = session_cookie(jwt_auth, settings, user.id, user.role, user.generation)
 
             if fresh is None:
                 await app(scope, receive, send)

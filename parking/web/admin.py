@@ -171,11 +171,16 @@ async def _accounts_page(
     )
 
 
-def _accounts_link(role: Role | None, offset: int) -> str:
-    query = [f"role={role}"] if role else []
+def _list_link(path: str, name: str, value: object, offset: int) -> str:
+    """A list page's address with its filter (when set) and offset (when not 0)."""
+    query = [f"{name}={value}"] if value not in (None, "") else []
     if offset:
         query.append(f"offset={offset}")
-    return ACCOUNTS + ("?" + "&".join(query) if query else "")
+    return path + ("?" + "&".join(query) if query else "")
+
+
+def _accounts_link(role: Role | None, offset: int) -> str:
+    return _list_link(ACCOUNTS, "role", role, offset)
 
 
 class AccountPages(Controller):
@@ -303,10 +308,7 @@ async def _whitelist_page(
 
 
 def _entries_link(compound_id: int | None, offset: int) -> str:
-    query = [f"compound={compound_id}"] if compound_id is not None else []
-    if offset:
-        query.append(f"offset={offset}")
-    return WHITELIST + ("?" + "&".join(query) if query else "")
+    return _list_link(WHITELIST, "compound", compound_id, offset)
 
 
 class WhitelistPages(Controller):
